@@ -1,0 +1,65 @@
+"""asgifuzz: fuzz ASGI apps and middleware stacks.
+
+An in-process fake server drives the app with arbitrary request-body
+chunking, client disconnects at any point, scheduler interleavings and
+virtual time, checks ASGI invariants at every step, and shrinks every
+finding to a minimal replayable case.
+
+Layers (each imports only those above it): ``_types``/``_errors`` <- ``_spec``
+<- ``_oracles`` <- ``_driver`` (anyio) <- ``_differential`` <- ``_machine``
+(Hypothesis) <- ``_api`` <- ``cli`` / ``pytest_plugin``.  Importing
+``asgifuzz`` itself is cheap: heavy members load on first use.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from asgifuzz._errors import (
+    INVARIANTS as INVARIANTS,
+    ASGIFuzzError as ASGIFuzzError,
+    CorpusError as CorpusError,
+    UsageError as UsageError,
+    Violation as Violation,
+)
+
+if TYPE_CHECKING:
+    from asgifuzz._api import fuzz as fuzz
+    from asgifuzz._case import Case as Case
+    from asgifuzz._driver import replay as replay, run_case as run_case
+    from asgifuzz._finding import Finding as Finding
+
+__version__ = "0.1.0"
+
+__all__ = (
+    "INVARIANTS",
+    "ASGIFuzzError",
+    "Case",
+    "CorpusError",
+    "Finding",
+    "UsageError",
+    "Violation",
+    "__version__",
+    "fuzz",
+    "replay",
+    "run_case",
+)
+
+_LAZY = {
+    "fuzz": "asgifuzz._api",
+    "Case": "asgifuzz._case",
+    "replay": "asgifuzz._driver",
+    "run_case": "asgifuzz._driver",
+    "Finding": "asgifuzz._finding",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'asgifuzz' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value

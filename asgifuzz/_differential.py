@@ -1,0 +1,156 @@
+"""The transparency oracle: the stack against the bare endpoint.
+
+The same script runs twice, through the middleware stack and through the
+bare endpoint.  Actions are coarse (whole scheduler settles, never a number
+of steps), so a middleware that only adds scheduling steps gives the
+endpoint exactly the same experience.  We then compare only what a
+middleware has no business changing:
+
+* the request body the endpoint read, when the bare endpoint read it all;
+* whether the endpoint saw the client disconnect;
+* whether its background tasks ran to completion, and after the client had
+  the complete response;
+* whether its planted exception reached the server;
+* for event streams, whether each event reached the client (after decoding
+  Content-Encoding) before the endpoint produced the next one;
+* whether the response completed.
+
+Nothing is compared when the middleware answered by itself (the endpoint
+was never called behind the stack), or when either run already broke a
+protocol invariant (those findings come first).
+"""
+
+from __future__ import annotations
+
+import zlib
+
+from asgifuzz._driver import Outcome
+from asgifuzz._errors import (
+    BackgroundTaskBeforeResponse,
+    BackgroundTaskLost,
+    DisconnectHidden,
+    ExceptionSwallowed,
+    RequestBodyAltered,
+    ResponseLostBehindStack,
+    StreamBuffered,
+    Violation,
+)
+from asgifuzz._finding import Finding
+
+__all__ = ("compare_outcomes",)
+
+
+def _decoded_progress(outcome: Outcome) -> list[tuple[int, int]]:
+    """(seq, decoded bytes so far) after each body chunk the client received."""
+    encoding = (outcome.response.header(b"content-encoding") or b"").strip().lower()
+    decoder = None
+    if encoding in (b"gzip", b"x-gzip"):
+        decoder = zlib.decompressobj(wbits=31)
+    elif encoding == b"deflate":
+        decoder = zlib.decompressobj()
+    total = 0
+    out: list[tuple[int, int]] = []
+    for seq, data in outcome.response.chunks:
+        if decoder is not None:
+            try:
+                data = decoder.decompress(data)
+            except zlib.error:
+                return out
+        total += len(data)
+        out.append((seq, total))
+    return out
+
+
+def _timely_events(outcome: Outcome) -> list[bool]:
+    """For each produced event but the last: did it reach the client before the next?"""
+    progress = _decoded_progress(outcome)
+    chunks = outcome.probe.chunks
+    result = []
+    need = 0
+    for i in range(len(chunks) - 1):
+        need += len(chunks[i][1])
+        next_seq = chunks[i + 1][0]
+        result.append(any(seq < next_seq and total >= need for seq, total in progress))
+    return result
+
+
+def compare_outcomes(stack: Outcome, bare: Outcome, *, instrumented: bool, sse: bool) -> list[Finding]:
+    if stack.findings or bare.findings:
+        return []
+    found: list[tuple[type[Violation], str, str]] = []
+    disconnected = stack.case.message_count and stack.disconnect_seq is not None
+    if instrumented:
+        b, s = bare.probe, stack.probe
+        if not (b.called and s.called):
+            return []
+        if b.body_end == "complete" and (s.body_end != "complete" or bytes(s.body) != bytes(b.body)):
+            found.append(
+                (
+                    RequestBodyAltered,
+                    f"bare endpoint read {bytes(b.body)!r} (complete); behind the stack it read "
+                    f"{bytes(s.body)!r} ({s.body_end or 'unfinished'})",
+                    "request-body",
+                )
+            )
+        if b.saw_disconnect and not s.saw_disconnect:
+            found.append(
+                (
+                    DisconnectHidden,
+                    "the bare endpoint saw the client disconnect; behind the stack it never did",
+                    "disconnect",
+                )
+            )
+        for name, bg in b.background.items():
+            sbg = s.background.get(name)
+            if bg.finished is not None and (sbg is None or sbg.finished is None):
+                state = "never started" if sbg is None or sbg.started is None else "started but never finished"
+                found.append((BackgroundTaskLost, f"background task {name!r} {state} behind the stack", name))
+                continue
+            bare_after = bare.response.complete_seq is not None and bg.started is not None and bare.response.complete_seq < bg.started
+            if bare_after and sbg is not None and sbg.started is not None:
+                done = stack.response.complete_seq
+                if done is None or sbg.started < done:
+                    found.append(
+                        (
+                            BackgroundTaskBeforeResponse,
+                            f"background task {name!r} started before the client had the complete response"
+                            + (" (the response never completed)" if done is None else ""),
+                            name,
+                        )
+                    )
+        if b.planted and bare.app_end == "raised" and stack.app_end != "raised":
+            found.append(
+                (
+                    ExceptionSwallowed,
+                    f"the endpoint's exception ({b.planted[0]}) reached the server without middleware, "
+                    f"but the stack {stack.app_end} normally",
+                    "exception",
+                )
+            )
+        if sse:
+            bt, st_ = _timely_events(bare), _timely_events(stack)
+            for i, (ok_bare, ok_stack) in enumerate(zip(bt, st_, strict=False)):
+                if ok_bare and not ok_stack:
+                    found.append(
+                        (
+                            StreamBuffered,
+                            f"event {i} had not reached the client when the endpoint produced event {i + 1}",
+                            "stream",
+                        )
+                    )
+                    break
+    if bare.response.complete and not stack.response.complete and not disconnected:
+        found.append(
+            (
+                ResponseLostBehindStack,
+                "the bare app completed the response; behind the stack it "
+                + ("never started" if stack.response.start_seq is None else "never finished"),
+                "response",
+            )
+        )
+    findings = []
+    for invariant, message, where in found:
+        findings.append(
+            Finding(invariant, message, where=where, trace=stack.trace, case=stack.case, reference_trace=bare.trace)
+        )
+    return findings

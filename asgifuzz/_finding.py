@@ -1,0 +1,84 @@
+"""Findings and the message trace they carry."""
+
+from __future__ import annotations
+
+import traceback
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    from asgifuzz._case import Case
+    from asgifuzz._errors import Violation
+
+__all__ = ("Finding", "TraceEvent", "exception_site")
+
+Actor = Literal["client", "server", "app", "endpoint", "asgifuzz"]
+
+
+@dataclass(slots=True)
+class TraceEvent:
+    """One line of the message trace, in the order it happened."""
+
+    seq: int
+    time: float
+    actor: Actor
+    #: e.g. "receive", "send", "action", "returned", "raised", "probe"
+    kind: str
+    message: dict[str, Any] | None = None
+    detail: str = ""
+
+
+@dataclass(slots=True)
+class Finding:
+    """A violated invariant observed in one run of one case."""
+
+    invariant: type[Violation]
+    message: str
+    #: Where it happened: "file:line" of the app frame (or the exception site).
+    where: str = ""
+    #: The app's exception, for findings about exceptions.
+    exception: BaseException | None = None
+    trace: list[TraceEvent] = field(default_factory=list)
+    case: Case | None = None
+    #: How many times the fuzz run saw this distinct finding.
+    hits: int = 1
+    flaky: bool = False
+    #: For transparency findings: the trace of the bare endpoint's run.
+    reference_trace: list[TraceEvent] | None = None
+
+    @property
+    def code(self) -> str:
+        return self.invariant.code
+
+    @property
+    def key(self) -> tuple[str, str, str, str]:
+        """Deduplication key: invariant, target, exception type, location."""
+        exc = type(self.exception).__qualname__ if self.exception is not None else ""
+        target = self.case.target if self.case is not None else ""
+        return (self.code, target, exc, self.where)
+
+    def to_exception(self) -> Violation:
+        return self.invariant(self.message, self)
+
+    def exception_text(self) -> str:
+        if self.exception is None:
+            return ""
+        return "".join(traceback.format_exception(self.exception)).rstrip()
+
+
+def exception_site(exc: BaseException) -> str:
+    """'file:line' where ``exc`` was raised (innermost frame)."""
+    tb = exc.__traceback__
+    if tb is None:
+        return ""
+    while tb.tb_next is not None:
+        tb = tb.tb_next
+    code = tb.tb_frame.f_code
+    return f"{_short(code.co_filename)}:{tb.tb_lineno}"
+
+
+def _short(filename: str) -> str:
+    for marker in ("site-packages/", "dist-packages/"):
+        if marker in filename:
+            return filename.split(marker, 1)[1]
+    return filename

@@ -1,0 +1,53 @@
+"""Load an app from a ``module:attr`` string (importlib + getattr, never eval)."""
+
+from __future__ import annotations
+
+import difflib
+import importlib
+import sys
+from typing import Any
+
+from asgifuzz._errors import UsageError
+
+__all__ = ("load_target",)
+
+
+def load_target(spec: str, *, app_dir: str | None = None, factory: bool = False) -> Any:
+    """Import ``module:attr`` (attr may be dotted) and return the object.
+
+    Raises:
+        UsageError: with one line naming what went wrong.
+    """
+    module_name, sep, attr = spec.partition(":")
+    if not sep or not module_name or not attr:
+        raise UsageError(f"app {spec!r} must be in the form MODULE:ATTRIBUTE, e.g. 'main:app'")
+    path = app_dir if app_dir is not None else "."
+    if path not in sys.path:
+        sys.path.insert(0, path)
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        if exc.name and (module_name == exc.name or module_name.startswith(exc.name + ".")):
+            raise UsageError(f"could not import module {module_name!r}: no such module (looked in {path!r} and sys.path)") from None
+        raise UsageError(f"importing module {module_name!r} failed: {type(exc).__name__}: {exc}") from exc
+    except Exception as exc:  # noqa: BLE001 - any import-time error is the user's
+        raise UsageError(f"importing module {module_name!r} raised {type(exc).__name__}: {exc}") from exc
+    obj: Any = module
+    for part in attr.split("."):
+        try:
+            obj = getattr(obj, part)
+        except AttributeError:
+            names = [n for n in dir(obj) if not n.startswith("_")]
+            close = difflib.get_close_matches(part, names, n=3)
+            hint = f"; did you mean {', '.join(repr(c) for c in close)}?" if close else ""
+            raise UsageError(f"module {module_name!r} has no attribute {attr!r}{hint}") from None
+    if factory:
+        if not callable(obj):
+            raise UsageError(f"{spec!r} is not callable, so it cannot be an app factory")
+        try:
+            obj = obj()
+        except Exception as exc:  # noqa: BLE001
+            raise UsageError(f"app factory {spec!r} raised {type(exc).__name__}: {exc}") from exc
+    if not callable(obj):
+        raise UsageError(f"{spec!r} is a {type(obj).__name__}, not an ASGI application (it is not callable)")
+    return obj

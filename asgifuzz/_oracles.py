@@ -1,0 +1,201 @@
+"""Protocol oracles for what an HTTP app sends.
+
+``ResponseChecker`` is fed every message the app passes to ``send()``, in
+order, and returns the violations each one commits.  It is pure and
+synchronous: the driver records first and decides afterwards what the fake
+server does with a bad message (asgi-invariants.md 0.4).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from asgifuzz._errors import (
+    BodyForbidden,
+    ContentLengthMismatch,
+    InvalidBody,
+    InvalidHeaders,
+    InvalidMessage,
+    InvalidStatus,
+    UnknownMessageType,
+    Violation,
+)
+from asgifuzz._spec import HTTPState, allowed_types, illegal_move, next_state
+
+__all__ = ("ResponseChecker",)
+
+_TOKEN = re.compile(rb"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
+_BAD_VALUE = re.compile(rb"[\x00-\x08\x0a-\x1f\x7f]")
+_DIGITS = re.compile(rb"^[0-9]+$")
+Problem = tuple[type[Violation], str]
+
+
+def _headers_problem(headers: object) -> str | None:
+    if isinstance(headers, dict | str | bytes):
+        return f"headers must be a list of [name, value] pairs, got {type(headers).__name__}"
+    try:
+        pairs = list(headers)  # type: ignore[call-overload]
+    except TypeError:
+        return f"headers must be iterable, got {headers!r}"
+    for pair in pairs:
+        try:
+            name, value = pair
+        except (TypeError, ValueError):
+            return f"header {pair!r} is not a [name, value] pair"
+        if not isinstance(name, bytes | bytearray) or not isinstance(value, bytes | bytearray):
+            return f"header {pair!r}: name and value must be bytes"
+        if name.startswith(b":"):
+            return f"header name {bytes(name)!r} is a pseudo-header"
+        if not _TOKEN.match(name):
+            return f"header name {bytes(name)!r} is not an RFC 9110 token"
+        if name.lower() != name:
+            return f"header name {bytes(name)!r} is not lower-case"
+        if _BAD_VALUE.search(value):
+            return f"header {bytes(name)!r} has a control byte (CR, LF or NUL) in its value"
+    return None
+
+
+def _header_values(headers: object, wanted: bytes) -> list[bytes]:
+    out: list[bytes] = []
+    try:
+        for name, value in headers:  # type: ignore[attr-defined]
+            if isinstance(name, bytes | bytearray) and bytes(name).lower() == wanted:
+                out.append(bytes(value))
+    except (TypeError, ValueError):
+        pass
+    return out
+
+
+class ResponseChecker:
+    """Tracks the response state and checks each sent message."""
+
+    def __init__(self, scope: Mapping[str, Any]) -> None:
+        self.state = HTTPState.AWAITING_START
+        self.allowed = allowed_types(scope.get("extensions"))
+        self.head = scope.get("method") == "HEAD"
+        self.status: int | None = None
+        self.trailers_declared = False
+        self.declared_length: int | None = None
+        self.body_bytes = 0
+        self.debug_sent = False
+
+    @property
+    def complete(self) -> bool:
+        return self.state is HTTPState.COMPLETE
+
+    @property
+    def started(self) -> bool:
+        return self.state is not HTTPState.AWAITING_START
+
+    def check(self, message: object) -> list[Problem]:
+        """Check one message and advance the state; returns the violations."""
+        if not isinstance(message, Mapping):
+            return [(InvalidMessage, f"send() got {type(message).__name__}, not a dict")]
+        if not all(isinstance(k, str) for k in message):
+            return [(InvalidMessage, f"message has non-str keys: {list(message)!r}")]
+        mtype = message.get("type")
+        if not isinstance(mtype, str):
+            return [(InvalidMessage, f"message 'type' must be a str, got {mtype!r}")]
+        if mtype not in self.allowed:
+            return [
+                (
+                    UnknownMessageType,
+                    f"sent {mtype!r}, which this server does not accept "
+                    f"(accepted: {', '.join(sorted(self.allowed))})",
+                )
+            ]
+        if mtype == "http.response.debug" and self.debug_sent:
+            return [(illegal_move(self.state, mtype), "sent 'http.response.debug' twice")]
+        more_key = "more_trailers" if mtype == "http.response.trailers" else "more_body"
+        more = bool(message.get(more_key, False))
+        new = next_state(
+            self.state, mtype, more=more, trailers_declared=self.trailers_declared
+        )
+        if new is None:
+            where = self.state.value.replace("-", " ")
+            return [(illegal_move(self.state, mtype), f"sent {mtype!r} while the response was {where}")]
+        problems: list[Problem] = []
+        if mtype == "http.response.start":
+            problems += self._check_start(message)
+        elif mtype == "http.response.body":
+            problems += self._check_body(message, final=not more)
+        elif mtype == "http.response.pathsend":
+            path = message.get("path")
+            if not isinstance(path, str) or not os.path.isabs(path):
+                problems.append((InvalidBody, f"pathsend 'path' must be an absolute str, got {path!r}"))
+        elif mtype == "http.response.debug":
+            self.debug_sent = True
+        elif mtype == "http.response.trailers" and "headers" in message:
+            problem = _headers_problem(message["headers"])
+            if problem:
+                problems.append((InvalidHeaders, f"trailers: {problem}"))
+        self.state = new
+        return problems
+
+    def _check_start(self, message: Mapping[str, Any]) -> list[Problem]:
+        problems: list[Problem] = []
+        status = message.get("status")
+        if not isinstance(status, int) or isinstance(status, bool):
+            problems.append((InvalidStatus, f"status must be an int, got {status!r}"))
+        elif not 200 <= status <= 599:
+            problems.append((InvalidStatus, f"status {status} is not a final status (200-599)"))
+        else:
+            self.status = status
+        trailers = message.get("trailers", False)
+        if not isinstance(trailers, bool):
+            problems.append((InvalidHeaders, f"'trailers' must be a bool, got {trailers!r}"))
+        self.trailers_declared = bool(trailers)
+        headers = message.get("headers", [])
+        problem = _headers_problem(headers)
+        if problem:
+            problems.append((InvalidHeaders, problem))
+            return problems
+        lengths = _header_values(headers, b"content-length")
+        if lengths:
+            values = {v.strip() for v in lengths}
+            if len(values) > 1 or not all(_DIGITS.match(v) for v in values):
+                problems.append(
+                    (ContentLengthMismatch, f"invalid or conflicting Content-Length {lengths!r}")
+                )
+            elif _header_values(headers, b"transfer-encoding"):
+                problems.append(
+                    (ContentLengthMismatch, "both Content-Length and Transfer-Encoding were set")
+                )
+            else:
+                self.declared_length = int(values.pop())
+        return problems
+
+    def _check_body(self, message: Mapping[str, Any], *, final: bool) -> list[Problem]:
+        body = message.get("body", b"")
+        more = message.get("more_body", False)
+        if not isinstance(body, bytes | bytearray | memoryview):
+            return [(InvalidBody, f"body must be bytes, got {type(body).__name__}")]
+        if not isinstance(more, bool):
+            return [(InvalidBody, f"more_body must be a bool, got {more!r}")]
+        size = memoryview(body).nbytes
+        self.body_bytes += size
+        problems: list[Problem] = []
+        if self.head:
+            return problems
+        if self.status in (204, 304) and size:
+            problems.append((BodyForbidden, f"a {self.status} response sent {size} body byte(s)"))
+        exempt = self.status == 304
+        n = self.declared_length
+        if n is not None and not exempt:
+            if self.body_bytes > n:
+                problems.append(
+                    (ContentLengthMismatch, f"body reached {self.body_bytes} bytes, Content-Length is {n}")
+                )
+            elif final and self.body_bytes < n:
+                problems.append(
+                    (ContentLengthMismatch, f"body ended at {self.body_bytes} bytes, Content-Length is {n}")
+                )
+        return problems
+
+
+def finite_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)

@@ -1,0 +1,101 @@
+"""What an instrumented endpoint tells the driver about its own experience.
+
+The adversarial endpoints (``asgifuzz.endpoints``) report to the probe of the
+run in progress: the body they received, whether they saw the client leave,
+when their background tasks started and finished, the chunks they produced.
+A process runs one case at a time, so the current probe is a module global:
+that survives worker threads and middleware that rebuilds the scope, where a
+context variable or a scope key might not.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = ("PlantedError", "Probe", "current_probe")
+
+
+class PlantedError(Exception):
+    """Raised on purpose by an adversarial endpoint; never a finding by itself."""
+
+
+@dataclass(slots=True)
+class Background:
+    started: int | None = None
+    finished: int | None = None
+    raised: bool = False
+
+
+@dataclass(slots=True)
+class Probe:
+    record: Callable[[str, str], int] = lambda kind, detail: 0
+    endpoint: str = ""
+    called: bool = False
+    body: bytearray = field(default_factory=bytearray)
+    #: How the endpoint's read of the body ended: "complete", "disconnect", or "".
+    body_end: str = ""
+    saw_disconnect: bool = False
+    background: dict[str, Background] = field(default_factory=dict)
+    #: (seq when produced, bytes) for each streamed chunk.
+    chunks: list[tuple[int, bytes]] = field(default_factory=list)
+    planted: list[str] = field(default_factory=list)
+
+    def note(self, kind: str, detail: str = "") -> int:
+        return self.record(kind, detail)
+
+    def on_call(self, name: str) -> None:
+        self.called = True
+        self.endpoint = name
+        self.note("endpoint-called", name)
+
+    def on_body(self, chunk: bytes, *, done: bool) -> None:
+        self.body += chunk
+        if done and not self.body_end:
+            self.body_end = "complete"
+
+    def on_disconnect(self) -> None:
+        if not self.saw_disconnect:
+            self.saw_disconnect = True
+            if not self.body_end:
+                self.body_end = "disconnect"
+            self.note("endpoint-saw-disconnect")
+
+    def on_chunk(self, data: bytes) -> None:
+        seq = self.note("endpoint-produced", f"{len(data)} byte(s)")
+        self.chunks.append((seq, data))
+
+    def on_background(self, name: str, phase: str) -> None:
+        bg = self.background.setdefault(name, Background())
+        seq = self.note(f"background-{phase}", name)
+        if phase == "started":
+            bg.started = seq
+        elif phase == "finished":
+            bg.finished = seq
+        elif phase == "raised":
+            bg.raised = True
+
+    def on_planted(self, where: str) -> None:
+        self.planted.append(where)
+        self.note("endpoint-raised-planted", where)
+
+
+_current: list[Probe] = [Probe()]
+
+
+def current_probe() -> Probe:
+    return _current[0]
+
+
+def install_probe(probe: Probe) -> None:
+    _current[0] = probe
+
+
+def snapshot(probe: Probe) -> dict[str, Any]:
+    return {
+        "called": probe.called,
+        "body": bytes(probe.body),
+        "body_end": probe.body_end,
+        "saw_disconnect": probe.saw_disconnect,
+    }

@@ -1,0 +1,96 @@
+"""Server profiles: how the fake server imitates a real one.
+
+Each profile bundles the knobs of asgi-invariants.md section 8.  Oracles never
+change with the profile; only what the server hands the app does.  Every
+profile keeps ``spec_version`` consistent with what ``send`` does after a
+disconnect: Starlette picks its disconnect strategy from that version, so a
+mismatch would make correct apps look broken.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Final, Literal
+
+from asgifuzz._errors import UsageError
+
+__all__ = ("PROFILES", "ServerProfile", "get_profile")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ServerProfile:
+    name: str
+    description: str
+    #: ``scope["asgi"]["spec_version"]``; None leaves the key out.
+    spec_version: str | None
+    #: What ``send`` does once the client has gone.
+    send_after_disconnect: Literal["noop", "raise"]
+    #: ``merge``: one event with everything buffered (uvicorn);
+    #: ``queue``: one event per received chunk (hypercorn, daphne).
+    receive_mode: Literal["merge", "queue"]
+    #: Queue mode: end the body with an extra empty ``more_body=False`` event.
+    empty_final_chunk: bool = False
+    #: Queue mode: buffer the whole body, then queue it in chunks of this size.
+    rechunk: int | None = None
+    #: After the disconnect was delivered: repeat it, or block forever.
+    after_disconnect: Literal["repeat", "block"] = "repeat"
+    #: Base ``scope["extensions"]``: None leaves the key out.
+    base_extensions: bool = False
+    #: Give each request a ``state`` dict.
+    state: bool = True
+
+
+PROFILES: Final[dict[str, ServerProfile]] = {
+    p.name: p
+    for p in (
+        ServerProfile(
+            name="uvicorn",
+            description="uvicorn 0.54 HTTP/1.1: merged body, repeated disconnect, "
+            "silent no-op send after disconnect, spec 2.3",
+            spec_version="2.3",
+            send_after_disconnect="noop",
+            receive_mode="merge",
+        ),
+        ServerProfile(
+            name="hypercorn",
+            description="hypercorn 0.18 HTTP/1.1: one event per chunk plus an empty "
+            "final event, one disconnect then receive() blocks, spec 2.1",
+            spec_version="2.1",
+            send_after_disconnect="noop",
+            receive_mode="queue",
+            empty_final_chunk=True,
+            after_disconnect="block",
+            base_extensions=True,
+        ),
+        ServerProfile(
+            name="daphne",
+            description="daphne 4.2: whole body buffered then 8192-byte chunks, one "
+            "disconnect then receive() blocks, no spec_version/state/extensions",
+            spec_version=None,
+            send_after_disconnect="noop",
+            receive_mode="queue",
+            rechunk=8192,
+            after_disconnect="block",
+            state=False,
+        ),
+        ServerProfile(
+            name="strict",
+            description="the spec read strictly: spec 2.5, send() raises an OSError "
+            "after the client disconnected",
+            spec_version="2.5",
+            send_after_disconnect="raise",
+            receive_mode="merge",
+            base_extensions=True,
+        ),
+    )
+}
+
+
+def get_profile(name: str) -> ServerProfile:
+    try:
+        return PROFILES[name]
+    except KeyError:
+        choices = ", ".join(PROFILES)
+        raise UsageError(
+            f"server profile {name!r} is unknown; choose one of: {choices}"
+        ) from None

@@ -1,0 +1,197 @@
+"""Targets: what one fuzz run drives, discovered from the user's app.
+
+For a Starlette or FastAPI app we build
+
+* one *route* target per HTTP route of the app as it is (methods and path
+  parameters read from its routing), compared, when the app has user
+  middleware, against the same app rebuilt without it;
+* one *stack* target per adversarial endpoint: the app's user middleware in
+  front of that endpoint, compared against the bare endpoint.
+
+An explicit list of middleware (Starlette ``Middleware`` objects or plain
+``factory(app) -> app`` callables, outermost first) gives stack targets only.
+Any other ASGI callable is one target on generated paths.
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from asgifuzz._errors import UsageError
+from asgifuzz._types import ASGIApp, Receive, Scope, Send
+from asgifuzz.endpoints import ENDPOINTS, Endpoint, starlette_endpoint_app
+
+__all__ = ("Target", "discover_targets")
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    id: str
+    app: ASGIApp
+    #: The reference for the transparency oracle, or None.
+    bare: ASGIApp | None = None
+    methods: tuple[str, ...] = ("GET", "POST")
+    path: str = "/"
+    #: The endpoint reports to the probe (an ``asgifuzz.endpoints`` endpoint).
+    instrumented: bool = False
+    sse: bool = False
+    extra_headers: tuple[tuple[bytes, bytes], ...] = field(default=())
+
+
+def _is_starlette(app: object) -> bool:
+    return all(hasattr(app, a) for a in ("router", "user_middleware", "build_middleware_stack"))
+
+
+def without_user_middleware(app: Any) -> ASGIApp:
+    """The same Starlette/FastAPI app with its user middleware removed."""
+    bare = copy.copy(app)
+    bare.user_middleware = []
+    # Old Starlette builds the stack eagerly, new Starlette lazily: build it now.
+    bare.middleware_stack = bare.build_middleware_stack()
+    return bare  # type: ignore[no-any-return]
+
+
+def _routes(app: Any, prefix: str = "") -> list[tuple[str, tuple[str, ...]]]:
+    out: list[tuple[str, tuple[str, ...]]] = []
+    for route in getattr(app, "routes", []):
+        path = getattr(route, "path", None)
+        if path is None:
+            continue
+        methods = getattr(route, "methods", None)
+        sub = getattr(route, "routes", None)
+        if sub is not None and methods is None:  # Mount / Host with child routes
+            out += _routes(route, prefix + path)
+            continue
+        if methods is None:
+            if type(route).__name__ == "WebSocketRoute":
+                continue
+            methods = {"GET", "POST"}
+        ordered = tuple(sorted(m for m in methods if m != "HEAD")) or ("GET",)
+        out.append((prefix + path, ordered))
+    return out
+
+
+def _build_stack(items: Sequence[Any], inner: ASGIApp) -> ASGIApp:
+    app = inner
+    for item in reversed(list(items)):
+        if hasattr(item, "cls"):  # starlette.middleware.Middleware
+            args = getattr(item, "args", ())
+            kwargs = getattr(item, "kwargs", None)
+            if kwargs is None:
+                kwargs = getattr(item, "options", {})
+            app = item.cls(app, *args, **kwargs)
+        elif callable(item):
+            app = item(app)
+        else:
+            raise UsageError(f"middleware item {item!r} is neither a Middleware nor a factory(app) -> app")
+    return app
+
+
+def _starlette_available() -> bool:
+    try:
+        import starlette.applications  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def _endpoint_targets(middleware: Sequence[Any], label: str, endpoints: Sequence[str] | None) -> list[Target]:
+    names = list(endpoints) if endpoints is not None else list(ENDPOINTS)
+    unknown = [n for n in names if n not in ENDPOINTS]
+    if unknown:
+        raise UsageError(f"unknown endpoint(s) {unknown}; choose from: {', '.join(ENDPOINTS)}")
+    use_starlette = _starlette_available()
+    all_middleware_objects = all(hasattr(m, "cls") for m in middleware)
+    targets = []
+    for name in names:
+        ep: Endpoint = ENDPOINTS[name]
+        if use_starlette and all_middleware_objects:
+            app = starlette_endpoint_app(ep, list(middleware))
+            bare = starlette_endpoint_app(ep)
+        elif use_starlette:
+            bare = starlette_endpoint_app(ep)
+            app = _build_stack(middleware, starlette_endpoint_app(ep))
+        else:
+            bare = ep.asgi
+            app = _build_stack(middleware, ep.asgi)
+        targets.append(
+            Target(
+                id=f"{label} -> {name}",
+                app=app,
+                bare=bare,
+                methods=("GET", "POST", "HEAD"),
+                instrumented=True,
+                sse=ep.sse,
+            )
+        )
+    return targets
+
+
+def _describe(item: Any) -> str:
+    cls = getattr(item, "cls", None)
+    obj = cls if cls is not None else item
+    if isinstance(obj, functools.partial):
+        obj = obj.func
+    return getattr(obj, "__name__", type(obj).__name__)
+
+
+def stack_label(middleware: Sequence[Any]) -> str:
+    return "stack[" + ", ".join(_describe(m) for m in middleware) + "]"
+
+
+def discover_targets(
+    app: ASGIApp | None,
+    *,
+    middleware: Sequence[Any] | None = None,
+    endpoints: Sequence[str] | None = None,
+) -> list[Target]:
+    """The targets of a fuzz run (see the module docstring)."""
+    if middleware is not None:
+        if not middleware:
+            raise UsageError("middleware=[] is empty; pass at least one middleware or None")
+        return _endpoint_targets(middleware, stack_label(middleware), endpoints)
+    if app is None:
+        raise UsageError("nothing to fuzz: pass an ASGI app or a middleware list")
+    check_asgi_app(app)
+    if _is_starlette(app):
+        user = list(getattr(app, "user_middleware", []))
+        bare = without_user_middleware(app) if user else None
+        targets = [
+            Target(id=f"route {','.join(methods)} {path}", app=app, bare=bare, methods=methods, path=path)
+            for path, methods in _routes(app)
+        ]
+        if user:
+            targets += _endpoint_targets(user, stack_label(user), endpoints)
+        if not targets:
+            targets.append(Target(id="app /", app=app))
+        return targets
+    return [Target(id="app", app=as_asgi3(app), methods=("GET", "POST", "PUT", "DELETE", "HEAD"), path="/{path:path}")]
+
+
+def check_asgi_app(app: object) -> None:
+    """Refuse objects that cannot be an ASGI application, with one clear line."""
+    if not callable(app):
+        raise UsageError(f"{app!r} is not an ASGI application: it is not callable")
+
+
+def as_asgi3(app: Any) -> ASGIApp:
+    """Wrap a legacy ASGI 2 double callable (a class taking only the scope)."""
+    if isinstance(app, type) and not hasattr(app, "__await__"):
+        import inspect
+
+        try:
+            params = list(inspect.signature(app).parameters)
+        except (TypeError, ValueError):
+            params = []
+        if len(params) == 1:
+
+            async def asgi3(scope: Scope, receive: Receive, send: Send) -> None:
+                instance: Callable[[Receive, Send], Any] = app(scope)
+                await instance(receive, send)
+
+            return asgi3
+    return app  # type: ignore[no-any-return]

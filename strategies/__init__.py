@@ -1,0 +1,9 @@
+"""Hypothesis strategies for ASGI fuzzing, installed as ``asgifuzz.strategies``."""
+
+from __future__ import annotations
+
+from ._actions import client_actions as client_actions
+from ._scopes import http_scopes as http_scopes, request_bodies as request_bodies
+from ._stacks import middleware_stacks as middleware_stacks
+
+__all__ = ("client_actions", "http_scopes", "middleware_stacks", "request_bodies")

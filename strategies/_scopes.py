@@ -1,0 +1,132 @@
+"""Strategies for HTTP connection scopes and request bodies."""
+
+from __future__ import annotations
+
+import re
+import string
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from hypothesis import strategies as st
+
+from asgifuzz._errors import UsageError
+
+__all__ = ("http_scopes", "request_bodies")
+
+_PARAM = re.compile(r"{([a-zA-Z_][a-zA-Z0-9_]*)(?::([a-z]+))?}")
+_SEGMENT_ALPHABET = string.ascii_letters + string.digits + "-_.~"
+#: Extensions the fake server can honour; each is advertised only sometimes.
+EXTENSIONS = ("http.response.pathsend", "http.response.trailers", "http.response.early_hint")
+
+
+def request_bodies(*, max_size: int = 2048) -> st.SearchStrategy[bytes]:
+    """Request bodies: mostly short, sometimes past compression thresholds.
+
+    Bodies shrink towards ``b""``.
+    """
+    if max_size < 0:
+        raise UsageError(f"max_size={max_size!r} must be >= 0")
+    small = st.binary(max_size=min(max_size, 32))
+    if max_size <= 32:
+        return small
+    return st.one_of(small, st.binary(min_size=33, max_size=max_size))
+
+
+def _path_values(kind: str | None) -> st.SearchStrategy[str]:
+    if kind == "int":
+        return st.integers(0, 10**6).map(str)
+    if kind == "float":
+        return st.floats(0, 1e6, allow_nan=False).map(lambda f: f"{f:g}")
+    if kind == "uuid":
+        return st.uuids().map(str)
+    if kind == "path":
+        return st.lists(st.text(_SEGMENT_ALPHABET, min_size=1, max_size=6), min_size=1, max_size=3).map("/".join)
+    return st.text(_SEGMENT_ALPHABET, min_size=1, max_size=8)
+
+
+def _paths(template: str) -> st.SearchStrategy[str]:
+    parts: list[st.SearchStrategy[str]] = []
+    pos = 0
+    for m in _PARAM.finditer(template):
+        parts.append(st.just(template[pos : m.start()]))
+        parts.append(_path_values(m.group(2)))
+        pos = m.end()
+    parts.append(st.just(template[pos:]))
+    return st.tuples(*parts).map("".join)
+
+
+@st.composite
+def _scope_and_body(
+    draw: st.DrawFn,
+    methods: Sequence[str],
+    path: str,
+    max_body: int,
+    extensions: bool,
+    extra_headers: Sequence[tuple[bytes, bytes]],
+) -> tuple[dict[str, Any], bytes]:
+    method = draw(st.sampled_from(list(methods)))
+    concrete = draw(_paths(path))
+    body = b"" if method in ("GET", "HEAD") and draw(st.booleans()) else draw(request_bodies(max_size=max_body))
+    http_version = draw(st.sampled_from(["1.1", "1.1", "1.0", "2"]))
+    headers: list[tuple[bytes, bytes]] = [(b"host", b"testserver")]
+    framing = draw(st.sampled_from(["content-length", "chunked", "none"])) if body else "content-length"
+    if framing == "chunked" and http_version == "1.1":
+        headers.append((b"transfer-encoding", b"chunked"))
+    elif body or method in ("POST", "PUT", "PATCH"):
+        headers.append((b"content-length", str(len(body)).encode()))
+    if draw(st.booleans()):
+        headers.append((b"accept-encoding", b"gzip, deflate"))
+    if draw(st.booleans()):
+        headers.append((b"content-type", draw(st.sampled_from([b"application/octet-stream", b"text/plain", b"application/json"]))))
+    headers.extend(extra_headers)
+    query = draw(st.sampled_from([b"", b"", b"q=1", b"a=1&b=%20x"]))
+    ext: dict[str, dict[str, Any]] = {}
+    if extensions:
+        for name in EXTENSIONS:
+            if draw(st.integers(0, 4)) == 4:
+                ext[name] = {}
+    scope: dict[str, Any] = {
+        "type": "http",
+        "http_version": http_version,
+        "method": method,
+        "scheme": "http",
+        "path": concrete,
+        "raw_path": concrete.encode("utf-8"),
+        "query_string": query,
+        "root_path": "",
+        "headers": headers,
+        "client": ("127.0.0.1", 50000),
+        "server": ("127.0.0.1", 8000),
+    }
+    if ext:
+        scope["extensions"] = ext
+    return scope, body
+
+
+def http_scopes(
+    methods: Sequence[str] = ("GET", "POST"),
+    *,
+    path: str = "/",
+    max_body: int = 2048,
+    extensions: bool = True,
+    extra_headers: Sequence[tuple[bytes, bytes]] = (),
+) -> st.SearchStrategy[tuple[dict[str, Any], bytes]]:
+    """Pairs of (HTTP scope, request body) for a route.
+
+    ``path`` is a route template: ``{name}``, ``{name:int}``, ``{name:path}``
+    and the other Starlette convertors are filled with matching values.
+    Headers are consistent with the body: a ``content-length`` that matches,
+    or ``transfer-encoding: chunked`` on HTTP/1.1 (never both).  Extensions
+    the fake server supports (pathsend, trailers, early hints) are advertised
+    in about one scope in five each.
+    """
+    if not methods:
+        raise UsageError("methods=() is empty; pass at least one HTTP method")
+    bad = [m for m in methods if not isinstance(m, str) or not m.isupper()]
+    if bad:
+        raise UsageError(f"methods={list(methods)!r}: methods must be upper-case strings")
+    return _scope_and_body(tuple(methods), path, max_body, extensions, tuple(extra_headers))
+
+
+def with_headers(headers: Mapping[str, str]) -> tuple[tuple[bytes, bytes], ...]:
+    return tuple((k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers.items())
