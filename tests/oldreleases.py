@@ -1,0 +1,83 @@
+"""Virtualenvs with pinned old Starlette releases, built once per machine.
+
+Each environment gets the pins below, trio, and asgifuzz itself installed
+from this checkout (a regular install, so it tests what users get).  They
+live under ``$ASGIFUZZ_VENVS`` (default ``.ci-venvs/`` in the checkout) and
+are reused while the stamp file matches the pins and the asgifuzz sources.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+#: name -> pip requirements (asgifuzz's own dependencies come on top).
+PINS: dict[str, list[str]] = {
+    "starlette-0.37.2": ["starlette==0.37.2", "anyio==4.4.0"],
+    "starlette-0.38.3": ["starlette==0.38.3"],
+}
+
+
+def venvs_dir() -> Path:
+    return Path(os.environ.get("ASGIFUZZ_VENVS", ROOT / ".ci-venvs"))
+
+
+def _source_hash() -> str:
+    h = hashlib.sha256()
+    for folder in ("asgifuzz", "strategies"):
+        for path in sorted((ROOT / folder).rglob("*.py")):
+            h.update(path.relative_to(ROOT).as_posix().encode())
+            h.update(path.read_bytes())
+    h.update((ROOT / "pyproject.toml").read_bytes())
+    return h.hexdigest()[:16]
+
+
+def venv_python(name: str) -> Path:
+    """The python of the virtualenv ``name``, creating or refreshing it if needed."""
+    pins = PINS[name]
+    home = venvs_dir() / name
+    python = home / "bin" / "python"
+    stamp = home / "asgifuzz-stamp"
+    wanted = " ".join(pins) + " " + _source_hash()
+    if python.exists() and stamp.exists() and stamp.read_text() == wanted:
+        return python
+    if not python.exists():
+        venv.EnvBuilder(with_pip=True, clear=True).create(home)
+        subprocess.run(
+            [str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check", *pins, "trio", "hypothesis"],
+            check=True,
+        )
+    subprocess.run(
+        [str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check", "--no-deps", "--force-reinstall", str(ROOT)],
+        check=True,
+    )
+    subprocess.run(
+        [str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check", *pins, str(ROOT)],
+        check=True,
+    )
+    stamp.write_text(wanted)
+    return python
+
+
+def run_in(name: str, code: str, *, timeout: float = 600) -> subprocess.CompletedProcess[str]:
+    """Run ``code`` with the python of ``name`` (cwd: the tests folder)."""
+    python = venv_python(name)
+    return subprocess.run(
+        [str(python), "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=str(ROOT / "tests"),
+        env={**os.environ, "PYTHONPATH": str(ROOT / "tests")},
+    )
+
+
+if __name__ == "__main__":  # build them all: python tests/oldreleases.py
+    for n in PINS:
+        print(n, venv_python(n), file=sys.stderr)
