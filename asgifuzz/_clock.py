@@ -104,6 +104,7 @@ def busy_worker_threads() -> int:
         parked = True
         in_pool = False
         pending = False
+        depth = 0
         while f is not None:
             code = f.f_code
             if parked and code.co_filename.endswith(_PARK_FILES) and _job_pending(f):
@@ -111,9 +112,16 @@ def busy_worker_threads() -> int:
             if _pool_loop(code.co_filename, code.co_name):
                 in_pool = True
                 pending = pending or _job_pending(f)
+                # trio's and concurrent.futures' loops park inside a C call
+                # (lock.acquire, SimpleQueue.get), so no frame sits above
+                # them; anyio's parks in queue.Queue.get.  anyio's loop with
+                # nothing above it is running a C function as its job.
+                if depth == 0 and code.co_name == "run":
+                    parked = False
                 break
             if not code.co_filename.endswith(_PARK_FILES):
                 parked = False
+            depth += 1
             f = f.f_back
         if in_pool:
             busy += (not parked) or pending

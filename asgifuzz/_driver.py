@@ -86,7 +86,7 @@ class ServerRejectedMessage(RuntimeError):
 @dataclass(frozen=True, slots=True, kw_only=True)
 class DriveSettings:
     #: Virtual seconds the client waits for a complete response before leaving.
-    client_patience: float = 30.0
+    client_patience: float = 300.0
     #: Virtual seconds the app has to return after the response or disconnect.
     hang_timeout: float = 60.0
     #: Virtual seconds to watch for late calls and leaked tasks after return.

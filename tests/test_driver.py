@@ -1,0 +1,192 @@
+"""The fake server behaves like the real servers it imitates."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import anyio
+import pytest
+
+import apps
+from asgifuzz import fuzz, replay, run_case
+from asgifuzz._case import Advance, Chunk, Disconnect, Latency, Run
+from asgifuzz._driver import ClientDisconnected
+
+SCOPE: dict[str, Any] = {
+    "type": "http",
+    "http_version": "1.1",
+    "method": "POST",
+    "scheme": "http",
+    "path": "/",
+    "raw_path": b"/",
+    "query_string": b"",
+    "root_path": "",
+    "headers": [(b"host", b"testserver"), (b"content-length", b"11")],
+    "client": ("127.0.0.1", 1),
+    "server": ("127.0.0.1", 80),
+}
+BACKENDS = ["asyncio", "trio"]
+
+
+def _received(outcome: Any) -> list[dict[str, Any]]:
+    return [e.message for e in outcome.trace if e.kind == "receive"]
+
+
+class Recorder:
+    """Reads the body (and optionally once more), recording every event."""
+
+    def __init__(self, *, extra_receives: int = 0) -> None:
+        self.extra = extra_receives
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect" or not message.get("more_body"):
+                break
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"ok"})
+        for _ in range(self.extra):
+            await receive()
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_uvicorn_profile_merges_buffered_chunks(backend: str) -> None:
+    out = run_case(Recorder(), scope=SCOPE, body=b"hello world", source=[Chunk(2), Chunk(3), Run(), Chunk(6)], backend=backend)
+    assert _received(out) == [
+        {"type": "http.request", "body": b"hello", "more_body": True},
+        {"type": "http.request", "body": b" world", "more_body": False},
+    ]
+    assert out.findings == []
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_hypercorn_profile_queues_each_chunk_then_an_empty_final_one(backend: str) -> None:
+    out = run_case(Recorder(), scope=SCOPE, body=b"hello world", source=[Chunk(2), Chunk(9)], backend=backend, profile="hypercorn")
+    assert _received(out) == [
+        {"type": "http.request", "body": b"he", "more_body": True},
+        {"type": "http.request", "body": b"llo world", "more_body": True},
+        {"type": "http.request", "body": b"", "more_body": False},
+    ]
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_receive_after_body_blocks_until_response_completes_then_disconnects(backend: str) -> None:
+    out = run_case(Recorder(extra_receives=2), scope=SCOPE, body=b"hello world", source=[Run()], backend=backend)
+    kinds = [(e.kind, (e.message or {}).get("type")) for e in out.trace if e.kind in ("receive", "send")]
+    assert kinds[-2:] == [("receive", "http.disconnect"), ("receive", "http.disconnect")]
+    assert out.findings == []
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_server_never_invents_a_disconnect(backend: str) -> None:
+    async def waits_for_disconnect(scope: Any, receive: Any, send: Any) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"", "more_body": True})
+        while (await receive())["type"] != "http.disconnect":
+            pass
+
+    out = run_case(waits_for_disconnect, scope=SCOPE, body=b"", source=[Run(), Advance(5.0)], backend=backend)
+    disconnect = next(e for e in out.trace if e.kind == "disconnect")
+    assert disconnect.detail == "client gave up waiting for the response"
+    assert disconnect.time >= 30.0  # the client's patience, in virtual seconds
+    assert out.findings == []
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_virtual_time_makes_long_sleeps_instant(backend: str) -> None:
+    async def sleeper(scope: Any, receive: Any, send: Any) -> None:
+        await anyio.sleep(45)
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"late"})
+
+    start = time.perf_counter()
+    out = run_case(sleeper, scope=SCOPE, body=b"", source=[], backend=backend)
+    assert time.perf_counter() - start < 5
+    assert out.response.body == b"late" and out.findings == []
+    assert out.trace[-1].time >= 45
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_real_time_option_uses_the_real_clock(backend: str) -> None:
+    async def sleeper(scope: Any, receive: Any, send: Any) -> None:
+        await anyio.sleep(0.05)
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"x"})
+
+    from asgifuzz._driver import DriveSettings
+
+    start = time.perf_counter()
+    out = run_case(sleeper, scope=SCOPE, body=b"", source=[], backend=backend, settings=DriveSettings(virtual_time=False))
+    assert time.perf_counter() - start >= 0.05
+    assert out.findings == []
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_work_in_worker_threads_is_waited_for_not_called_a_hang(backend: str) -> None:
+    async def threaded(scope: Any, receive: Any, send: Any) -> None:
+        await anyio.to_thread.run_sync(time.sleep, 0.05)
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"x"})
+
+    out = run_case(threaded, scope=SCOPE, body=b"", source=[Run()], backend=backend)
+    assert out.findings == []
+    assert out.response.complete
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_strict_profile_raises_oserror_after_disconnect_and_that_is_not_a_finding(backend: str) -> None:
+    seen: list[BaseException] = []
+
+    async def streams(scope: Any, receive: Any, send: Any) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        try:
+            for _ in range(100):
+                await send({"type": "http.response.body", "body": b"x", "more_body": True})
+                await anyio.sleep(1)
+        except OSError as exc:
+            seen.append(exc)
+            raise
+
+    out = run_case(streams, scope=SCOPE, body=b"", source=[Run(), Disconnect(), Advance(1.0)], backend=backend, profile="strict")
+    assert seen and isinstance(seen[0], ClientDisconnected)
+    assert out.findings == []
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_send_latency_and_partial_steps_are_applied(backend: str) -> None:
+    out = run_case(apps.echo, scope=SCOPE, body=b"hello world", source=[Latency(3), Run(2), Chunk(11), Run()], backend=backend)
+    assert out.findings == []
+    assert out.response.body == b"hello world"
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_seed_reproduces_the_same_findings(backend: str) -> None:
+    def summary() -> list[tuple[str, str, tuple[Any, ...]]]:
+        result = fuzz(apps.raises_on_disconnect, max_examples=150, seed=99, backend=backend)
+        return [(f.code, f.where, f.case.actions if f.case else ()) for f in result.findings]
+
+    assert summary() == summary()
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_finding_replays_from_its_case(backend: str) -> None:
+    result = fuzz(apps.raises_on_disconnect, max_examples=150, seed=4, backend=backend, exitfirst=True)
+    finding = result.findings[0]
+    assert finding.case is not None
+    again = replay(apps.raises_on_disconnect, finding.case)
+    assert [f.code for f in again.findings] == [finding.code]
+    assert [e.message for e in again.trace] == [e.message for e in finding.trace]
+
+
+def test_exceptions_that_only_signal_the_disconnect_are_not_findings() -> None:
+    from starlette.requests import Request
+    from starlette.responses import PlainTextResponse
+
+    async def reads_body(scope: Any, receive: Any, send: Any) -> None:
+        body = await Request(scope, receive).body()  # raises ClientDisconnect mid-body
+        await PlainTextResponse(str(len(body)))(scope, receive, send)
+
+    out = run_case(reads_body, scope=SCOPE, body=b"hello world", source=[Chunk(3), Run(), Disconnect()])
+    assert out.app_end == "raised"
+    assert out.findings == []

@@ -1,0 +1,93 @@
+"""Each invariant catches a hand-written broken app (and only the intended one leads)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+import apps
+from asgifuzz import INVARIANTS, fuzz
+
+PROTOCOL_CASES: dict[str, tuple[Any, dict[str, Any]]] = {
+    "invalid-message": (apps.not_a_dict, {}),
+    "unknown-message-type": (apps.unknown_type, {}),
+    "body-before-response-start": (apps.body_first, {}),
+    "duplicate-response-start": (apps.double_start, {}),
+    "message-after-response-complete": (apps.after_complete, {}),
+    "extension-misuse": (apps.trailers_unannounced, {}),
+    "invalid-status": (apps.bad_status, {}),
+    "invalid-body": (apps.str_body, {}),
+    "invalid-headers": (apps.str_headers, {}),
+    "content-length-mismatch": (apps.wrong_length, {}),
+    "body-forbidden": (apps.body_204, {}),
+    "response-incomplete": (apps.no_response, {}),
+    "exception-on-disconnect": (apps.raises_on_disconnect, {}),
+    "app-raised": (apps.raises, {}),
+    "app-hang": (apps.hangs, {}),
+    "task-leak": (apps.leaks_task, {}),
+    "returned-non-none": (apps.returns_value, {}),
+    "receive-after-disconnect": (apps.receive_twice_after_disconnect, {"profile": "hypercorn"}),
+}
+
+TRANSPARENCY_CASES: dict[str, tuple[Any, list[str]]] = {
+    "request-body-altered": (apps.drops_first_chunk, ["read_all"]),
+    "disconnect-hidden": (apps.hides_disconnect, ["polls_disconnect"]),
+    "background-task-lost": (apps.cancels_after_response, ["background_async_slow"]),
+    "background-task-before-response": (apps.buffers_until_return, ["background_async"]),
+    "stream-buffered": (apps.buffers_until_return, ["sse"]),
+    "response-lost-behind-stack": (apps.buffers_until_return, ["raises"]),
+    "exception-swallowed": (apps.swallows_exceptions, ["raises"]),
+}
+
+
+def test_every_invariant_has_a_broken_app() -> None:
+    covered = set(PROTOCOL_CASES) | set(TRANSPARENCY_CASES) | {"call-after-return"}
+    assert covered == set(INVARIANTS)
+
+
+@pytest.mark.parametrize("backend", ["asyncio", "trio"])
+@pytest.mark.parametrize("code", sorted(PROTOCOL_CASES))
+def test_protocol_oracle_catches_broken_app(code: str, backend: str) -> None:
+    app, options = PROTOCOL_CASES[code]
+    if code == "task-leak" and backend == "trio":
+        pytest.skip("asyncio.create_task does not exist on trio")
+    result = fuzz(app, max_examples=200, seed=1, backend=backend, exitfirst=True, checks=[code], **options)
+    assert [f.code for f in result.findings] == [code]
+    finding = result.findings[0]
+    assert finding.case is not None and finding.trace
+    assert finding.invariant.explanation
+
+
+@pytest.mark.parametrize("code", sorted(TRANSPARENCY_CASES))
+def test_transparency_oracle_catches_broken_middleware(code: str) -> None:
+    middleware, endpoints = TRANSPARENCY_CASES[code]
+    result = fuzz(middleware=[middleware], endpoints=endpoints, max_examples=300, seed=2, checks=[code])
+    assert code in {f.code for f in result.findings}, [(f.code, f.message) for f in result.findings]
+
+
+def test_call_after_return_is_caught() -> None:
+    """A leaked task that sends after the app returned breaks two invariants."""
+    import asyncio
+
+    async def late_sender(scope: Any, receive: Any, send: Any) -> None:
+        async def later() -> None:
+            await asyncio.sleep(0.1)
+            await send({"type": "http.response.body", "body": b"late"})
+
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"ok"})
+        asyncio.get_running_loop().create_task(later())
+
+    result = fuzz(late_sender, max_examples=20, seed=0, checks=["call-after-return"])
+    assert [f.code for f in result.findings] == ["call-after-return"]
+
+
+def test_findings_are_deduplicated_and_shrunk() -> None:
+    result = fuzz(apps.raises_on_disconnect, max_examples=300, seed=5)
+    codes = [f.code for f in result.findings]
+    assert codes.count("exception-on-disconnect") == 1
+    finding = next(f for f in result.findings if f.code == "exception-on-disconnect")
+    assert finding.case is not None
+    assert finding.case.message_count <= 2
+    assert finding.hits >= 1
