@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from asgifuzz._case import Backend
+from asgifuzz._case import Backend, Case
 from asgifuzz._driver import DriveSettings
 from asgifuzz._errors import INVARIANTS, UsageError
 from asgifuzz._machine import ProgressCallback, SearchConfig, SearchResult, search
@@ -43,6 +43,7 @@ def fuzz(
     virtual_time: bool = True,
     database: Any = None,
     on_progress: ProgressCallback | None = None,
+    seeds: Sequence[Case] = (),
 ) -> SearchResult:
     """Fuzz an ASGI app (or a middleware stack) and return every distinct finding.
 
@@ -64,6 +65,8 @@ def fuzz(
         exitfirst: stop at the first finding.
         virtual_time: run sleeps on a virtual clock (default) or in real time.
         database: a Hypothesis example database to replay and save to.
+        seeds: cases (from the corpus) replayed before generating; their
+            findings are reported like generated ones.
 
     Returns:
         A ``SearchResult`` with ``findings`` (each shrunk, with its replayable
@@ -97,5 +100,6 @@ def fuzz(
         checks=_check_codes(checks),
         drive=DriveSettings(virtual_time=virtual_time),
         database=database,
+        seeds=tuple(seeds),
     )
     return search(targets, config, on_progress)

@@ -144,6 +144,7 @@ class Case:
 
 # ----------------------------------------------------------- JSON helpers
 
+
 def bytes_to_json(data: bytes) -> str | dict[str, str]:
     """Latin-1 text when it is readable ASCII, else base64 (lossless both ways)."""
     if all(32 <= b < 127 or b in (9, 10, 13) for b in data):

@@ -150,17 +150,13 @@ class _VirtualSelector(selectors.BaseSelector):
         self._real = selectors.DefaultSelector()
         self._state = loop_state
 
-    def register(
-        self, fileobj: Any, events: int, data: Any = None
-    ) -> selectors.SelectorKey:
+    def register(self, fileobj: Any, events: int, data: Any = None) -> selectors.SelectorKey:
         return self._real.register(fileobj, events, data)
 
     def unregister(self, fileobj: Any) -> selectors.SelectorKey:
         return self._real.unregister(fileobj)
 
-    def modify(
-        self, fileobj: Any, events: int, data: Any = None
-    ) -> selectors.SelectorKey:
+    def modify(self, fileobj: Any, events: int, data: Any = None) -> selectors.SelectorKey:
         return self._real.modify(fileobj, events, data)
 
     def get_map(self) -> Mapping[Any, selectors.SelectorKey]:
@@ -169,9 +165,7 @@ class _VirtualSelector(selectors.BaseSelector):
     def close(self) -> None:
         self._real.close()
 
-    def select(
-        self, timeout: float | None = None
-    ) -> list[tuple[selectors.SelectorKey, int]]:
+    def select(self, timeout: float | None = None) -> list[tuple[selectors.SelectorKey, int]]:
         state = self._state
         waiter = state._idle_waiter
         if timeout == 0:
@@ -318,7 +312,7 @@ def _make_trio_clock() -> Any:
 _trio_classes: Any = None
 
 
-def TrioVirtualClock(*, virtual: bool = True) -> Any:  # noqa: N802 - a lazy class
+def TrioVirtualClock(*, virtual: bool = True) -> Any:
     """Build the trio clock (trio is imported only when it is used)."""
     global _trio_classes
     if _trio_classes is None:

@@ -87,8 +87,10 @@ def compare_outcomes(stack: Outcome, bare: Outcome, *, instrumented: bool, sse: 
             found.append(
                 (
                     RequestBodyAltered,
-                    f"bare endpoint read {bytes(b.body)!r} (complete); behind the stack it read "
-                    f"{bytes(s.body)!r} ({s.body_end or 'unfinished'})",
+                    (
+                        f"bare endpoint read {bytes(b.body)!r} (complete); behind the stack it read "
+                        f"{bytes(s.body)!r} ({s.body_end or 'unfinished'})"
+                    ),
                     "request-body",
                 )
             )
@@ -106,7 +108,11 @@ def compare_outcomes(stack: Outcome, bare: Outcome, *, instrumented: bool, sse: 
                 state = "never started" if sbg is None or sbg.started is None else "started but never finished"
                 found.append((BackgroundTaskLost, f"background task {name!r} {state} behind the stack", name))
                 continue
-            bare_after = bare.response.complete_seq is not None and bg.started is not None and bare.response.complete_seq < bg.started
+            bare_after = (
+                bare.response.complete_seq is not None
+                and bg.started is not None
+                and bare.response.complete_seq < bg.started
+            )
             if bare_after and sbg is not None and sbg.started is not None:
                 done = stack.response.complete_seq
                 if done is None or sbg.started < done:
@@ -122,8 +128,10 @@ def compare_outcomes(stack: Outcome, bare: Outcome, *, instrumented: bool, sse: 
             found.append(
                 (
                     ExceptionSwallowed,
-                    f"the endpoint's exception ({b.planted[0]}) reached the server without middleware, "
-                    f"but the stack {stack.app_end} normally",
+                    (
+                        f"the endpoint's exception ({b.planted[0]}) reached the server without middleware, "
+                        f"but the stack {stack.app_end} normally"
+                    ),
                     "exception",
                 )
             )

@@ -27,6 +27,7 @@ Tasks the app started and left running are reported and cancelled.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import sys
 from collections.abc import Callable, Mapping, Sequence
@@ -167,10 +168,8 @@ def _copy_message(message: object) -> dict[str, Any] | None:
         if isinstance(v, bytearray | memoryview):
             v = bytes(v)
         elif k in ("headers", "links") and not isinstance(v, bytes | str | dict):
-            try:
+            with contextlib.suppress(TypeError):
                 v = [tuple(p) if isinstance(p, list | tuple) else p for p in v]
-            except TypeError:
-                pass
         out[str(k)] = v
     return out
 
@@ -187,9 +186,7 @@ def _caller_site() -> str:
     return f"{_short(frame.f_code.co_filename)}:{frame.f_lineno}"
 
 
-_RUNTIME_DIRS = tuple(
-    f"{sep}{name}{sep}" for sep in ("/",) for name in ("asyncio", "trio", "anyio", "sniffio")
-)
+_RUNTIME_DIRS = tuple(f"{sep}{name}{sep}" for sep in ("/",) for name in ("asyncio", "trio", "anyio", "sniffio"))
 
 
 def _coro_site(coro: Any) -> str:
@@ -308,6 +305,8 @@ class Connection:
         self._cancelling = False
         self.tracked_tasks: list[Any] = []
         self._tracking = False
+        self._alive: set[Any] = set()  # trio tasks spawned and not yet exited
+        self._changed: Any = None  # an anyio.Event, made inside the loop
 
     # ------------------------------------------------------------ recording
 
@@ -389,7 +388,7 @@ class Connection:
                     self.queue.append(
                         {"type": "http.request", "body": self.body[start : self.delivered], "more_body": True}
                     )
-                if done and start < len(self.body) or (done and size == 0 and not self.body):
+                if (done and start < len(self.body)) or (done and size == 0 and not self.body):
                     if self.profile.empty_final_chunk:
                         self.queue.append({"type": "http.request", "body": b"", "more_body": False})
                     elif self.queue:
@@ -424,9 +423,7 @@ class Connection:
             return None
         if self.disconnected or self.checker.complete:
             return {"type": "http.disconnect"}
-        if self.handed < self.delivered or (
-            self.delivered >= len(self.body) and not self.final_handed
-        ):
+        if self.handed < self.delivered or (self.delivered >= len(self.body) and not self.final_handed):
             data = self.body[self.handed : self.delivered]
             self.handed = self.delivered
             more = self.delivered < len(self.body)
@@ -446,10 +443,8 @@ class Connection:
                 where=_caller_site(),
             )
         while True:
-            if self.disconnect_handed and self.profile.after_disconnect == "block":
-                event = None
-            else:
-                event = self._next_event()
+            blocked = self.disconnect_handed and self.profile.after_disconnect == "block"
+            event = None if blocked else self._next_event()
             if event is not None:
                 if event["type"] == "http.disconnect":
                     self.disconnect_handed = True
@@ -518,7 +513,7 @@ class Connection:
             self.app_exc = sys.exc_info()[1]
         except KeyboardInterrupt:
             raise
-        except BaseException as exc:  # noqa: BLE001 - the app's failure is data
+        except BaseException as exc:
             self.app_end = "raised"
             self.app_exc = exc
         else:
@@ -617,9 +612,8 @@ class Connection:
             if self.spinning:
                 text = "the app never blocked: it spins without waiting on anything"
             else:
-                text = (
-                    f"the app was still running {self.settings.hang_timeout:g}s (virtual) after "
-                    + ("the client disconnected" if self.disconnected else "the response completed")
+                text = f"the app was still running {self.settings.hang_timeout:g}s (virtual) after " + (
+                    "the client disconnected" if self.disconnected else "the response completed"
                 )
             if stuck:
                 text += f"; it is waiting at {stuck}"
@@ -732,7 +726,6 @@ def _run_trio(conn: Connection) -> None:
     import trio._core._run as trio_run
 
     clock = TrioVirtualClock(virtual=conn.settings.virtual_time)
-    conn._alive = set()
 
     class Tracker(trio.abc.Instrument):
         def task_spawned(self, task: Any) -> None:
@@ -747,13 +740,13 @@ def _run_trio(conn: Connection) -> None:
     # part of the generated case, so races are explored, shrunk and replayed.
     old = getattr(trio_run, "_ALLOW_DETERMINISTIC_SCHEDULING", None)
     if old is not None:
-        trio_run._ALLOW_DETERMINISTIC_SCHEDULING = True
+        setattr(trio_run, "_ALLOW_DETERMINISTIC_SCHEDULING", True)  # noqa: B010 - a Final in trio
         trio_run._r.seed(conn.schedule_seed)
     try:
         trio.run(conn.main, clock=clock, instruments=[trio_spin_counter(clock), Tracker()])
     finally:
         if old is not None:
-            trio_run._ALLOW_DETERMINISTIC_SCHEDULING = old
+            setattr(trio_run, "_ALLOW_DETERMINISTIC_SCHEDULING", old)  # noqa: B010
 
 
 def run_case(
@@ -771,13 +764,13 @@ def run_case(
 ) -> Outcome:
     """Run one connection against ``app`` and return what was observed."""
     if not hasattr(source, "next_action"):
-        source = ScriptSource(source)  # type: ignore[arg-type]
+        source = ScriptSource(source)
     conn = Connection(
         app,
         target=target,
         scope=scope,
         body=body,
-        source=source,  # type: ignore[arg-type]
+        source=source,
         backend=backend,
         profile=profile if isinstance(profile, ServerProfile) else get_profile(profile),
         schedule_seed=schedule_seed,

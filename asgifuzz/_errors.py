@@ -157,8 +157,7 @@ class InvalidStatus(Violation):
 class InvalidBody(Violation):
     title = "'http.response.body' has a body that is not bytes or a bad more_body"
     explanation = (
-        "body must be bytes and more_body a bool. A str or None body raises "
-        "TypeError inside every server's write path."
+        "body must be bytes and more_body a bool. A str or None body raises TypeError inside every server's write path."
     )
     source = "www.rst 'Response Body' (HTTP-BODY-SHAPE)"
 
@@ -188,10 +187,7 @@ class ContentLengthMismatch(Violation):
 
 class BodyForbidden(Violation):
     title = "a 204 or 304 response carries a body"
-    explanation = (
-        "204 and 304 responses have no body. uvicorn/h11 raises; other "
-        "servers drop the bytes silently."
-    )
+    explanation = "204 and 304 responses have no body. uvicorn/h11 raises; other servers drop the bytes silently."
     source = "RFC 9110 sections 15.3.5 and 15.4.5 (HTTP-NO-BODY-FOR-204-304)"
 
 
@@ -283,10 +279,7 @@ class CallAfterReturn(Violation):
 class ReturnedNonNone(Violation):
     group = "lifecycle"
     title = "the app returned a value other than None"
-    explanation = (
-        "uvicorn logs an error and closes the connection when the app's "
-        "coroutine returns anything but None."
-    )
+    explanation = "uvicorn logs an error and closes the connection when the app's coroutine returns anything but None."
     source = "uvicorn run_asgi (GEN-APP-RETURNS-NONE)"
 
 

@@ -28,9 +28,11 @@ def load_target(spec: str, *, app_dir: str | None = None, factory: bool = False)
         module = importlib.import_module(module_name)
     except ModuleNotFoundError as exc:
         if exc.name and (module_name == exc.name or module_name.startswith(exc.name + ".")):
-            raise UsageError(f"could not import module {module_name!r}: no such module (looked in {path!r} and sys.path)") from None
+            raise UsageError(
+                f"could not import module {module_name!r}: no such module (looked in {path!r} and sys.path)"
+            ) from None
         raise UsageError(f"importing module {module_name!r} failed: {type(exc).__name__}: {exc}") from exc
-    except Exception as exc:  # noqa: BLE001 - any import-time error is the user's
+    except Exception as exc:
         raise UsageError(f"importing module {module_name!r} raised {type(exc).__name__}: {exc}") from exc
     obj: Any = module
     for part in attr.split("."):
@@ -46,7 +48,7 @@ def load_target(spec: str, *, app_dir: str | None = None, factory: bool = False)
             raise UsageError(f"{spec!r} is not callable, so it cannot be an app factory")
         try:
             obj = obj()
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             raise UsageError(f"app factory {spec!r} raised {type(exc).__name__}: {exc}") from exc
     if not callable(obj):
         raise UsageError(f"{spec!r} is a {type(obj).__name__}, not an ASGI application (it is not callable)")

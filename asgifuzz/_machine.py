@@ -169,9 +169,7 @@ def _with_transparency(
         settings=drive,
         differential=True,
     )
-    return _enabled(
-        compare_outcomes(outcome, bare, instrumented=target.instrumented, sse=target.sse), checks
-    )
+    return _enabled(compare_outcomes(outcome, bare, instrumented=target.instrumented, sse=target.sse), checks)
 
 
 _KEYED: dict[tuple[str, str, str, str], type[Violation]] = {}
@@ -207,8 +205,7 @@ def search(
     on_progress: ProgressCallback | None = None,
 ) -> SearchResult:
     """Fuzz ``targets`` until the budget is spent; return every distinct finding."""
-    from hypothesis import HealthCheck, Phase, Verbosity, given, reject, settings, strategies as st
-    from hypothesis import seed as hyp_seed
+    from hypothesis import HealthCheck, Phase, Verbosity, given, reject, seed as hyp_seed, settings, strategies as st
     from hypothesis.errors import Unsatisfiable
 
     from asgifuzz.strategies import http_scopes
@@ -293,7 +290,11 @@ def search(
             if deadline is not None and time.monotonic() > deadline:
                 break
             budget = min(config.max_examples - stats.examples, round_size)
-            phases = [Phase.reuse, Phase.generate, Phase.shrink] if config.database is not None else [Phase.generate, Phase.shrink]
+            phases = (
+                [Phase.reuse, Phase.generate, Phase.shrink]
+                if config.database is not None
+                else [Phase.generate, Phase.shrink]
+            )
 
             @settings(
                 max_examples=budget,
@@ -334,6 +335,4 @@ def search(
             round_size = min(round_size * 2, 2000)
     except KeyboardInterrupt:
         interrupted = True
-    return SearchResult(
-        list(found.values()), stats.examples, time.monotonic() - start, base_seed, stats, interrupted
-    )
+    return SearchResult(list(found.values()), stats.examples, time.monotonic() - start, base_seed, stats, interrupted)

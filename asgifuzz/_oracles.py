@@ -104,17 +104,17 @@ class ResponseChecker:
             return [
                 (
                     UnknownMessageType,
-                    f"sent {mtype!r}, which this server does not accept "
-                    f"(accepted: {', '.join(sorted(self.allowed))})",
+                    (
+                        f"sent {mtype!r}, which this server does not accept "
+                        f"(accepted: {', '.join(sorted(self.allowed))})"
+                    ),
                 )
             ]
         if mtype == "http.response.debug" and self.debug_sent:
             return [(illegal_move(self.state, mtype), "sent 'http.response.debug' twice")]
         more_key = "more_trailers" if mtype == "http.response.trailers" else "more_body"
         more = bool(message.get(more_key, False))
-        new = next_state(
-            self.state, mtype, more=more, trailers_declared=self.trailers_declared
-        )
+        new = next_state(self.state, mtype, more=more, trailers_declared=self.trailers_declared)
         if new is None:
             where = self.state.value.replace("-", " ")
             return [(illegal_move(self.state, mtype), f"sent {mtype!r} while the response was {where}")]
@@ -158,13 +158,9 @@ class ResponseChecker:
         if lengths:
             values = {v.strip() for v in lengths}
             if len(values) > 1 or not all(_DIGITS.match(v) for v in values):
-                problems.append(
-                    (ContentLengthMismatch, f"invalid or conflicting Content-Length {lengths!r}")
-                )
+                problems.append((ContentLengthMismatch, f"invalid or conflicting Content-Length {lengths!r}"))
             elif _header_values(headers, b"transfer-encoding"):
-                problems.append(
-                    (ContentLengthMismatch, "both Content-Length and Transfer-Encoding were set")
-                )
+                problems.append((ContentLengthMismatch, "both Content-Length and Transfer-Encoding were set"))
             else:
                 self.declared_length = int(values.pop())
         return problems
@@ -187,9 +183,7 @@ class ResponseChecker:
         n = self.declared_length
         if n is not None and not exempt:
             if self.body_bytes > n:
-                problems.append(
-                    (ContentLengthMismatch, f"body reached {self.body_bytes} bytes, Content-Length is {n}")
-                )
+                problems.append((ContentLengthMismatch, f"body reached {self.body_bytes} bytes, Content-Length is {n}"))
             elif final and self.body_bytes < n:
                 problems.append(
                     (ContentLengthMismatch, f"body ended at {self.body_bytes} bytes, Content-Length is {n}")

@@ -75,8 +75,7 @@ PROFILES: Final[dict[str, ServerProfile]] = {
         ),
         ServerProfile(
             name="strict",
-            description="the spec read strictly: spec 2.5, send() raises an OSError "
-            "after the client disconnected",
+            description="the spec read strictly: spec 2.5, send() raises an OSError after the client disconnected",
             spec_version="2.5",
             send_after_disconnect="raise",
             receive_mode="merge",
@@ -91,6 +90,4 @@ def get_profile(name: str) -> ServerProfile:
         return PROFILES[name]
     except KeyError:
         choices = ", ".join(PROFILES)
-        raise UsageError(
-            f"server profile {name!r} is unknown; choose one of: {choices}"
-        ) from None
+        raise UsageError(f"server profile {name!r} is unknown; choose one of: {choices}") from None

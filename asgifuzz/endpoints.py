@@ -144,7 +144,9 @@ def _st_sleeps() -> StarletteEndpoint:
     return sleeps
 
 
-def _streaming(name: str, *, count: int, delay: float, fail_after: int | None, sse: bool) -> Callable[[], StarletteEndpoint]:
+def _streaming(
+    name: str, *, count: int, delay: float, fail_after: int | None, sse: bool
+) -> Callable[[], StarletteEndpoint]:
     def make() -> StarletteEndpoint:
         async def stream(request: Any) -> Any:
             from starlette.responses import StreamingResponse
@@ -313,7 +315,7 @@ async def _asgi_polls(scope: Scope, receive: Receive, send: Send) -> None:
 async def _asgi_file(scope: Scope, receive: Receive, send: Send) -> None:
     current_probe().on_call("file")
     path = _file_path()
-    size = os.path.getsize(path)
+    size = os.path.getsize(path)  # noqa: ASYNC240 - a tiny local file
     headers = [(b"content-type", b"text/plain"), (b"content-length", b"%d" % size)]
     await send({"type": "http.response.start", "status": 200, "headers": headers})
     if "http.response.pathsend" in (scope.get("extensions") or {}):
@@ -323,7 +325,9 @@ async def _asgi_file(scope: Scope, receive: Receive, send: Send) -> None:
         await send({"type": "http.response.body", "body": f.read()})
 
 
-def _ep(name: str, description: str, starlette: Callable[[], StarletteEndpoint], asgi: ASGIApp, *, sse: bool = False) -> Endpoint:
+def _ep(
+    name: str, description: str, starlette: Callable[[], StarletteEndpoint], asgi: ASGIApp, *, sse: bool = False
+) -> Endpoint:
     return Endpoint(name, description, starlette, asgi, sse)
 
 
@@ -331,8 +335,12 @@ ENDPOINTS: dict[str, Endpoint] = {
     e.name: e
     for e in (
         _ep("read_all", "reads the whole body, then answers", _st_read_all, _asgi_simple("read_all", read=True)),
-        _ep("read_part", "reads the first chunk only, then answers", _st_read_part, _asgi_simple("read_part", read=True)),
-        _ep("never_reads", "answers without reading the body", _st_never_reads, _asgi_simple("never_reads", read=False)),
+        _ep(
+            "read_part", "reads the first chunk only, then answers", _st_read_part, _asgi_simple("read_part", read=True)
+        ),
+        _ep(
+            "never_reads", "answers without reading the body", _st_never_reads, _asgi_simple("never_reads", read=False)
+        ),
         _ep("sleeps", "sleeps 1.5s, then answers", _st_sleeps, _asgi_simple("sleeps", read=False, delay=1.5)),
         _ep(
             "stream_fast",

@@ -20,9 +20,7 @@ _ADVANCES = (0.5, 1.0, 2.0, 5.0, 30.0)
 
 
 @lru_cache(maxsize=512)
-def client_actions(
-    remaining: int, *, connected: bool, coarse: bool = False
-) -> st.SearchStrategy[Action | None]:
+def client_actions(remaining: int, *, connected: bool, coarse: bool = False) -> st.SearchStrategy[Action | None]:
     """The next action, or None to end the script.
 
     ``remaining`` is how many body bytes the client has not sent yet.

@@ -77,7 +77,9 @@ def _scope_and_body(
     if draw(st.booleans()):
         headers.append((b"accept-encoding", b"gzip, deflate"))
     if draw(st.booleans()):
-        headers.append((b"content-type", draw(st.sampled_from([b"application/octet-stream", b"text/plain", b"application/json"]))))
+        headers.append(
+            (b"content-type", draw(st.sampled_from([b"application/octet-stream", b"text/plain", b"application/json"])))
+        )
     headers.extend(extra_headers)
     query = draw(st.sampled_from([b"", b"", b"q=1", b"a=1&b=%20x"]))
     ext: dict[str, dict[str, Any]] = {}

@@ -6,9 +6,11 @@ Each broken app's docstring names the invariant code it must trigger.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from typing import Any
 
 import anyio
+import anyio.lowlevel
 
 from asgifuzz._types import Receive, Scope, Send
 
@@ -241,7 +243,7 @@ async def hangs(scope: Scope, receive: Receive, send: Send) -> None:
 async def spins(scope: Scope, receive: Receive, send: Send) -> None:
     """app-hang: never blocks."""
     while True:
-        await anyio.sleep(0)
+        await anyio.lowlevel.checkpoint()
 
 
 async def leaks_task(scope: Scope, receive: Receive, send: Send) -> None:
@@ -344,9 +346,7 @@ def swallows_exceptions(app: Any) -> Any:
     """exception-swallowed."""
 
     async def mw(scope: Scope, receive: Receive, send: Send) -> None:
-        try:
+        with contextlib.suppress(Exception):
             await app(scope, receive, send)
-        except Exception:  # noqa: BLE001 - the bug under test
-            pass
 
     return mw

@@ -54,7 +54,17 @@ def venv_python(name: str) -> Path:
             check=True,
         )
     subprocess.run(
-        [str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check", "--no-deps", "--force-reinstall", str(ROOT)],
+        [
+            str(python),
+            "-m",
+            "pip",
+            "install",
+            "-q",
+            "--disable-pip-version-check",
+            "--no-deps",
+            "--force-reinstall",
+            str(ROOT),
+        ],
         check=True,
     )
     subprocess.run(

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+import apps
 import pytest
 
-import apps
 from asgifuzz import fuzz
 
 
@@ -27,7 +27,9 @@ CORRECT = _correct_apps()
 def test_correct_app_has_no_findings(name: str, backend: str) -> None:
     result = fuzz(CORRECT[name], max_examples=300, seed=11, backend=backend)
     assert result.examples == 300
-    assert result.findings == [], "\n".join(f"{f.code} {f.case.target if f.case else ''}: {f.message}" for f in result.findings)
+    assert result.findings == [], "\n".join(
+        f"{f.code} {f.case.target if f.case else ''}: {f.message}" for f in result.findings
+    )
 
 
 @pytest.mark.parametrize("profile", ["hypercorn", "daphne", "strict"])

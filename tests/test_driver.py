@@ -6,9 +6,9 @@ import time
 from typing import Any
 
 import anyio
+import apps
 import pytest
 
-import apps
 from asgifuzz import fuzz, replay, run_case
 from asgifuzz._case import Advance, Chunk, Disconnect, Latency, Run
 from asgifuzz._driver import ClientDisconnected
@@ -52,7 +52,9 @@ class Recorder:
 
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_uvicorn_profile_merges_buffered_chunks(backend: str) -> None:
-    out = run_case(Recorder(), scope=SCOPE, body=b"hello world", source=[Chunk(2), Chunk(3), Run(), Chunk(6)], backend=backend)
+    out = run_case(
+        Recorder(), scope=SCOPE, body=b"hello world", source=[Chunk(2), Chunk(3), Run(), Chunk(6)], backend=backend
+    )
     assert _received(out) == [
         {"type": "http.request", "body": b"hello", "more_body": True},
         {"type": "http.request", "body": b" world", "more_body": False},
@@ -62,7 +64,9 @@ def test_uvicorn_profile_merges_buffered_chunks(backend: str) -> None:
 
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_hypercorn_profile_queues_each_chunk_then_an_empty_final_one(backend: str) -> None:
-    out = run_case(Recorder(), scope=SCOPE, body=b"hello world", source=[Chunk(2), Chunk(9)], backend=backend, profile="hypercorn")
+    out = run_case(
+        Recorder(), scope=SCOPE, body=b"hello world", source=[Chunk(2), Chunk(9)], backend=backend, profile="hypercorn"
+    )
     assert _received(out) == [
         {"type": "http.request", "body": b"he", "more_body": True},
         {"type": "http.request", "body": b"llo world", "more_body": True},
@@ -117,7 +121,9 @@ def test_real_time_option_uses_the_real_clock(backend: str) -> None:
     from asgifuzz._driver import DriveSettings
 
     start = time.perf_counter()
-    out = run_case(sleeper, scope=SCOPE, body=b"", source=[], backend=backend, settings=DriveSettings(virtual_time=False))
+    out = run_case(
+        sleeper, scope=SCOPE, body=b"", source=[], backend=backend, settings=DriveSettings(virtual_time=False)
+    )
     assert time.perf_counter() - start >= 0.05
     assert out.findings == []
 
@@ -148,14 +154,18 @@ def test_strict_profile_raises_oserror_after_disconnect_and_that_is_not_a_findin
             seen.append(exc)
             raise
 
-    out = run_case(streams, scope=SCOPE, body=b"", source=[Run(), Disconnect(), Advance(1.0)], backend=backend, profile="strict")
+    out = run_case(
+        streams, scope=SCOPE, body=b"", source=[Run(), Disconnect(), Advance(1.0)], backend=backend, profile="strict"
+    )
     assert seen and isinstance(seen[0], ClientDisconnected)
     assert out.findings == []
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_send_latency_and_partial_steps_are_applied(backend: str) -> None:
-    out = run_case(apps.echo, scope=SCOPE, body=b"hello world", source=[Latency(3), Run(2), Chunk(11), Run()], backend=backend)
+    out = run_case(
+        apps.echo, scope=SCOPE, body=b"hello world", source=[Latency(3), Run(2), Chunk(11), Run()], backend=backend
+    )
     assert out.findings == []
     assert out.response.body == b"hello world"
 

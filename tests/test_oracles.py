@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+import apps
 import pytest
 
-import apps
 from asgifuzz import INVARIANTS, fuzz
 
 PROTOCOL_CASES: dict[str, tuple[Any, dict[str, Any]]] = {

@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from oldreleases import run_in
 
 PROBE = """
@@ -57,8 +56,9 @@ def test_seed_bug_gone_on_starlette_0_38_3(backend: str) -> None:
 
 @pytest.mark.parametrize("backend", ["asyncio", "trio"])
 def test_seed_bug_gone_on_newest_starlette(backend: str) -> None:
-    import asgifuzz
     import seedapp
+
+    import asgifuzz
 
     result = asgifuzz.fuzz(seedapp.app, seed=7, backend=backend, checks=["exception-on-disconnect"])
     assert result.examples == 1000
