@@ -8,6 +8,7 @@ import sys
 from collections.abc import Sequence
 
 from asgifuzz import __version__
+from asgifuzz._corpus_cli import add_replay_parser, add_show_parser, cmd_replay, cmd_show
 from asgifuzz._errors import UsageError
 
 __all__ = ("main",)
@@ -68,7 +69,10 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("-x", "--exitfirst", action="store_true", help="stop at the first finding")
     run.add_argument("--real-time", action="store_true", help="use the real clock instead of virtual time")
     run.add_argument("--json", action="store_true", help="print one JSON document on stdout")
+    run.add_argument("--corpus", default=None, metavar="DIR", help="save each finding as a replayable case under DIR")
     sub.add_parser("checks", help="list the invariants asgifuzz checks")
+    add_replay_parser(sub)
+    add_show_parser(sub)
     return parser
 
 
@@ -100,6 +104,13 @@ def _cmd_run(args: argparse.Namespace) -> int:
         exitfirst=args.exitfirst,
         virtual_time=not args.real_time,
     )
+    saved: dict[int, str] = {}
+    if args.corpus is not None:
+        from asgifuzz._corpus import replay_command, save_finding
+
+        for finding in result.findings:
+            path = save_finding(finding, args.target, args.corpus, factory=args.factory, virtual_time=not args.real_time)
+            saved[id(finding)] = replay_command(path, app_dir=None if args.app_dir == "." else args.app_dir)
     if args.json:
         doc = {
             "asgifuzz": __version__,
@@ -117,7 +128,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
         )
         for i, finding in enumerate(result.findings, 1):
             print()
-            print(render_finding(finding, i, replay_hint=f"asgifuzz run {args.target} --seed {result.seed}"))
+            hint = saved.get(id(finding), f"asgifuzz run {args.target} --seed {result.seed}")
+            print(render_finding(finding, i, replay_hint=hint))
     return 1 if result.findings else 0
 
 
@@ -129,6 +141,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _cmd_run(args)
         if args.command == "checks":
             return _cmd_checks()
+        if args.command == "replay":
+            return cmd_replay(args)
+        if args.command == "show":
+            return cmd_show(args)
         parser.print_help()
         return 2
     except UsageError as exc:

@@ -1,0 +1,166 @@
+"""The ``asgifuzz replay`` and ``asgifuzz show`` subcommands (rendering only; logic in ``_corpus``)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from asgifuzz._errors import CorpusError, UsageError
+
+__all__ = ("add_replay_parser", "add_show_parser", "cmd_replay", "cmd_show")
+
+EPILOG_REPLAY = """examples:
+  asgifuzz replay                       # every case under ./corpus
+  asgifuzz replay corpus/exception-on-disconnect-0123456789ab.json
+  asgifuzz replay corpus --app main:app --app-dir src
+
+exit status: 0 every case passes (the bugs are fixed), 1 at least one case still
+fails, 2 bad input (unreadable or invalid files, apps that do not import)
+"""
+
+
+def add_replay_parser(subparsers: Any) -> argparse.ArgumentParser:
+    parser: argparse.ArgumentParser = subparsers.add_parser(
+        "replay",
+        help="replay saved corpus cases (no generation), e.g. in CI",
+        description="Replay every corpus case exactly as saved, with the same driver and invariant checks "
+        "as fuzzing but no Hypothesis generation, and report which still fail.",
+        epilog=EPILOG_REPLAY,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "paths", nargs="*", metavar="CORPUS_DIR_OR_FILE", help="corpus files or folders (default: ./corpus)"
+    )
+    _app_options(parser)
+    parser.add_argument("-v", "--verbose", action="store_true", help="print the full report of every failing case")
+    return parser
+
+
+def add_show_parser(subparsers: Any) -> argparse.ArgumentParser:
+    parser: argparse.ArgumentParser = subparsers.add_parser(
+        "show",
+        help="print a corpus case as the messages between client, server and app",
+        description="Print a corpus case: the request, the client's script, and (when the app imports) the "
+        "trace of messages between client, server and app obtained by replaying it.",
+    )
+    parser.add_argument("file", metavar="FILE", help="a corpus JSON file")
+    _app_options(parser)
+    parser.add_argument("--no-replay", action="store_true", help="only print the saved script, do not run the app")
+    return parser
+
+
+def _app_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--app", default=None, metavar="MODULE:ATTR", help="replay against this app instead of the one each file names")
+    parser.add_argument(
+        "--app-dir",
+        default=None,
+        metavar="DIR",
+        help="directory to import apps from (default: the working directory, then the corpus file's folder)",
+    )
+
+
+def cmd_replay(args: argparse.Namespace) -> int:
+    from asgifuzz._corpus import AppCache, ReplayResult, load_corpus, replay_case
+    from asgifuzz._report import render_finding
+
+    paths = args.paths or ["corpus"]
+    cases, errors = load_corpus(paths)
+    for line in errors:
+        print(f"asgifuzz: error: {line}", file=sys.stderr)
+    cache = AppCache()
+    rows: list[tuple[str, str, str]] = []
+    failing: list[ReplayResult] = []
+    bad = bool(errors)
+    for cc in cases:
+        label = str(cc.path) if cc.path is not None else cc.name
+        try:
+            result = replay_case(cc, app=args.app, app_dir=args.app_dir, cache=cache)
+        except (CorpusError, UsageError) as exc:
+            print(f"asgifuzz: error: {label}: {exc}" if not str(exc).startswith(label) else f"asgifuzz: error: {exc}", file=sys.stderr)
+            rows.append((label, cc.expect or "pass", "error"))
+            bad = True
+            continue
+        rows.append((label, cc.expect or "pass", result.outcome))
+        if result.failing:
+            failing.append(result)
+    if rows:
+        width = max(len("case"), *(len(r[0]) for r in rows))
+        inv_width = max(len("invariant"), *(len(r[1]) for r in rows))
+        print(f"{'case':<{width}}  {'invariant':<{inv_width}}  outcome")
+        for case_label, invariant, outcome in rows:
+            print(f"{case_label:<{width}}  {invariant:<{inv_width}}  {outcome}")
+    passing = sum(1 for r in rows if r[2] == "passing")
+    print(
+        f"{len(rows)} case(s): {passing} passing, {len(failing)} still failing"
+        + (f", {len(errors) + sum(1 for r in rows if r[2] == 'error')} bad input" if bad else "")
+    )
+    if args.verbose:
+        for i, result in enumerate(failing, 1):
+            finding = result.finding
+            if finding is not None:
+                print()
+                print(render_finding(finding, i, replay_hint=_hint(result)))
+    if not rows and not errors:
+        print(f"asgifuzz: error: no corpus files found under {', '.join(paths)}", file=sys.stderr)
+        return 2
+    if bad:
+        return 2
+    return 1 if failing else 0
+
+
+def _hint(result: Any) -> str:
+    from asgifuzz._corpus import replay_command
+
+    path = result.corpus_case.path
+    return replay_command(path) if path is not None else ""
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    from asgifuzz._case import describe_action
+    from asgifuzz._corpus import load_case, replay_case
+    from asgifuzz._report import render_trace
+
+    try:
+        cc = load_case(args.file)
+    except CorpusError as exc:
+        print(f"asgifuzz: error: {exc}", file=sys.stderr)
+        return 2
+    case = cc.case
+    scope = case.scope
+    query = scope.get("query_string") or b""
+    print(f"case: {args.file}  (format 1, saved by asgifuzz {cc.asgifuzz_version or '?'})")
+    if cc.description:
+        print(f"  {cc.description}")
+    print(f"app: {cc.app or '-'}" + (f"  middleware: {cc.middleware}" if cc.middleware else ""))
+    print(f"target: {case.target}  (backend {case.backend}, server profile {case.profile}"
+          + (f", schedule seed {case.schedule_seed}" if case.backend == "trio" else "") + ")")
+    print(f"expect: {'violation ' + cc.expect if cc.expect else 'pass'}")
+    print(f"request: {scope.get('method')} {scope.get('path')}" + (f"?{query.decode('latin-1')}" if query else ""))
+    for name, value in scope.get("headers", []):
+        print(f"  {name.decode('latin-1')}: {value.decode('latin-1')}")
+    print(f"  body: {len(case.body)} byte(s) {case.body[:80]!r}" + ("..." if len(case.body) > 80 else ""))
+    print("client script:")
+    steps = [describe_action(a) for a in case.actions] or ["(no actions: the client sends its request and waits)"]
+    for i, step in enumerate(steps, 1):
+        print(f"  {i}. {step}")
+    if args.no_replay:
+        return 0
+    try:
+        result = replay_case(cc, app=args.app, app_dir=args.app_dir)
+    except (CorpusError, UsageError) as exc:
+        print(f"(not replayed: {exc}; use --app/--app-dir, or --no-replay)")
+        return 2
+    finding = result.finding
+    print(f"replayed: {result.outcome}")
+    if finding is not None:
+        print(f"  {finding.code}: {finding.invariant.title}")
+        print(f"  {finding.message}")
+        trace = finding.trace
+    else:
+        trace = result.trace
+    print("messages (seq, virtual time, who -> whom, message):")
+    for line in render_trace(trace, limit=200):
+        print(line)
+    return 0
+
