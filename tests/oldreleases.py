@@ -39,7 +39,19 @@ def _source_hash() -> str:
 
 
 def venv_python(name: str) -> Path:
-    """The python of the virtualenv ``name``, creating or refreshing it if needed."""
+    """The python of the virtualenv ``name``, creating or refreshing it if needed.
+
+    A file lock makes parallel test workers (pytest-xdist) build it once.
+    """
+    import fcntl
+
+    venvs_dir().mkdir(parents=True, exist_ok=True)
+    with open(venvs_dir() / f"{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        return _venv_python(name)
+
+
+def _venv_python(name: str) -> Path:
     pins = PINS[name]
     home = venvs_dir() / name
     python = home / "bin" / "python"
