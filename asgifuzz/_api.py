@@ -33,6 +33,8 @@ def fuzz(
     *,
     middleware: Sequence[Any] | None = None,
     endpoints: Sequence[str] | None = None,
+    compose: bool = False,
+    max_depth: int = 6,
     max_examples: int = 1000,
     max_time: float | None = None,
     seed: int | None = None,
@@ -54,6 +56,9 @@ def fuzz(
         middleware: instead of an app, a list of Starlette ``Middleware``
             objects or ``factory(app) -> app`` callables, outermost first.
         endpoints: restrict the adversarial endpoints by name.
+        compose: with ``middleware``, draw a stack per example from it
+            (any order, depth 1 to ``max_depth``, repeats allowed), so
+            findings shrink to the smallest stack that shows them.
         max_examples: number of generated interactions (the budget).
         max_time: stop after this many seconds even if examples remain.
         seed: makes the run reproducible; a random one is chosen and
@@ -89,7 +94,7 @@ def fuzz(
         except ImportError:
             raise UsageError("backend 'trio' needs trio installed: pip install 'asgifuzz[trio]'") from None
     get_profile(profile)
-    targets = discover_targets(app, middleware=middleware, endpoints=endpoints)
+    targets = discover_targets(app, middleware=middleware, endpoints=endpoints, compose=compose, max_depth=max_depth)
     config = SearchConfig(
         backends=backends,
         profile=profile,

@@ -134,6 +134,8 @@ class Case:
     schedule_seed: int = 0
     #: Differential comparison against the bare endpoint.
     differential: bool = False
+    #: Composed stacks: indices into the target's middleware, outermost first.
+    stack: tuple[int, ...] = ()
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property

@@ -266,6 +266,7 @@ class Connection:
         schedule_seed: int,
         settings: DriveSettings,
         differential: bool,
+        stack: tuple[int, ...] = (),
     ) -> None:
         self.app = app
         self.target = target
@@ -277,6 +278,7 @@ class Connection:
         self.schedule_seed = schedule_seed
         self.settings = settings
         self.differential = differential
+        self.stack = stack
         self.actions: list[Action] = []
         self._seq = itertools.count()
         self.trace: list[TraceEvent] = []
@@ -675,6 +677,7 @@ class Connection:
             profile=self.profile.name,
             schedule_seed=self.schedule_seed,
             differential=self.differential,
+            stack=self.stack,
         )
         for f in self.findings:
             f.case = case
@@ -761,6 +764,7 @@ def run_case(
     schedule_seed: int = 0,
     settings: DriveSettings | None = None,
     differential: bool = False,
+    stack: Sequence[int] = (),
 ) -> Outcome:
     """Run one connection against ``app`` and return what was observed."""
     if not hasattr(source, "next_action"):
@@ -776,6 +780,7 @@ def run_case(
         schedule_seed=schedule_seed,
         settings=settings or DriveSettings(),
         differential=differential,
+        stack=tuple(stack),
     )
     if backend == "trio":
         _run_trio(conn)
@@ -797,6 +802,7 @@ def replay(app: ASGIApp, case: Case, settings: DriveSettings | None = None) -> O
         schedule_seed=case.schedule_seed,
         settings=settings,
         differential=case.differential,
+        stack=case.stack,
     )
 
 

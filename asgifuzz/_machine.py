@@ -68,6 +68,7 @@ class Stats:
     steps: int = 0
     disconnect_positions: set[str] = field(default_factory=set)
     targets_seen: set[str] = field(default_factory=set)
+    depths_seen: set[int] = field(default_factory=set)
     backends_seen: set[str] = field(default_factory=set)
 
 
@@ -136,7 +137,7 @@ def run_target_case(
 ) -> tuple[Outcome, list[Finding]]:
     """Replay ``case`` on ``target`` (with the transparency check when it applies)."""
     outcome = run_case(
-        target.app,
+        target.build(case.stack) if target.compose else target.app,
         target=target.id,
         scope=case.scope,
         body=case.body,
@@ -146,6 +147,7 @@ def run_target_case(
         schedule_seed=case.schedule_seed,
         settings=drive,
         differential=case.differential,
+        stack=case.stack,
     )
     return outcome, _with_transparency(target, outcome, drive, checks)
 
@@ -208,7 +210,7 @@ def search(
     from hypothesis import HealthCheck, Phase, Verbosity, given, reject, seed as hyp_seed, settings, strategies as st
     from hypothesis.errors import Unsatisfiable
 
-    from asgifuzz.strategies import http_scopes
+    from asgifuzz.strategies import http_scopes, middleware_stacks
 
     stats = Stats()
     found: dict[tuple[str, str, str, str], Finding] = {}
@@ -220,6 +222,11 @@ def search(
         for t in targets
     }
     target_strategy = st.sampled_from(list(targets))
+    stack_strategies = {
+        t.id: middleware_stacks(list(range(len(t.compose))), min_depth=1, max_depth=t.max_depth)
+        for t in targets
+        if t.compose
+    }
     backend_strategy = st.sampled_from(list(config.backends))
     by_id = {t.id: t for t in targets}
 
@@ -254,13 +261,19 @@ def search(
         if deadline is not None and time.monotonic() > deadline:
             reject()
         target: Target = data.draw(target_strategy)
+        stack: tuple[int, ...] = ()
+        app = target.app
+        if target.compose:
+            stack = tuple(data.draw(stack_strategies[target.id]))
+            app = target.build(stack)
+            stats.depths_seen.add(len(stack))
         scope, body = data.draw(scope_strategies[target.id])
         backend: Backend = data.draw(backend_strategy)
         schedule_seed = data.draw(st.integers(0, 2**16 - 1)) if backend == "trio" else 0
         differential = target.bare is not None
         source = DrawSource(data, coarse=differential, max_actions=config.max_actions, stats=stats)
         outcome = run_case(
-            target.app,
+            app,
             target=target.id,
             scope=scope,
             body=body,
@@ -270,12 +283,16 @@ def search(
             schedule_seed=schedule_seed,
             settings=config.drive,
             differential=differential,
+            stack=stack,
         )
         stats.examples += 1
         stats.steps += len(outcome.case.actions)
         stats.targets_seen.add(target.id)
         stats.backends_seen.add(backend)
         findings = _with_transparency(target, outcome, config.drive, config.checks)
+        if target.compose:
+            for f in findings:
+                f.message += f" (stack: {target.label(stack)})"
         if stats.examples % 25 == 0:
             report()
         new = consider(findings)

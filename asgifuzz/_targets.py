@@ -40,6 +40,32 @@ class Target:
     instrumented: bool = False
     sse: bool = False
     extra_headers: tuple[tuple[bytes, bytes], ...] = field(default=())
+    #: Composed stacks: each example draws a stack from these middleware.
+    compose: tuple[Any, ...] = ()
+    max_depth: int = 6
+    endpoint: str = ""
+    _built: dict[tuple[int, ...], ASGIApp] = field(default_factory=dict, compare=False, repr=False)
+
+    def build(self, stack: Sequence[int]) -> ASGIApp:
+        """The app for a composed ``stack`` (indices into ``compose``), cached."""
+        key = tuple(stack)
+        app = self._built.get(key)
+        if app is None:
+            items = [self.compose[i] for i in key]
+            ep = ENDPOINTS[self.endpoint]
+            if _starlette_available() and all(hasattr(m, "cls") for m in items):
+                app = starlette_endpoint_app(ep, items)
+            elif _starlette_available():
+                app = _build_stack(items, starlette_endpoint_app(ep))
+            else:
+                app = _build_stack(items, ep.asgi)
+            if len(self._built) > 256:
+                self._built.clear()
+            self._built[key] = app
+        return app
+
+    def label(self, stack: Sequence[int]) -> str:
+        return stack_label([self.compose[i] for i in stack])
 
 
 def _is_starlette(app: object) -> bool:
@@ -143,17 +169,48 @@ def stack_label(middleware: Sequence[Any]) -> str:
     return "stack[" + ", ".join(_describe(m) for m in middleware) + "]"
 
 
+def _compose_targets(middleware: Sequence[Any], endpoints: Sequence[str] | None, max_depth: int) -> list[Target]:
+    base = _endpoint_targets(middleware[:1], "compose", endpoints)
+    choices = ", ".join(_describe(m) for m in middleware)
+    return [
+        Target(
+            id=f"compose[{choices}] -> {t.id.rsplit(' -> ', 1)[1]}",
+            app=t.app,
+            bare=t.bare,
+            methods=t.methods,
+            instrumented=True,
+            sse=t.sse,
+            compose=tuple(middleware),
+            max_depth=max_depth,
+            endpoint=t.id.rsplit(" -> ", 1)[1],
+        )
+        for t in base
+    ]
+
+
 def discover_targets(
     app: ASGIApp | None,
     *,
     middleware: Sequence[Any] | None = None,
     endpoints: Sequence[str] | None = None,
+    compose: bool = False,
+    max_depth: int = 6,
 ) -> list[Target]:
-    """The targets of a fuzz run (see the module docstring)."""
+    """The targets of a fuzz run (see the module docstring).
+
+    With ``compose``, each example draws its own stack (order, depth and
+    repeats) from ``middleware``, up to ``max_depth`` layers.
+    """
     if middleware is not None:
         if not middleware:
             raise UsageError("middleware=[] is empty; pass at least one middleware or None")
+        if compose:
+            if max_depth < 1:
+                raise UsageError(f"max_depth={max_depth!r} must be at least 1")
+            return _compose_targets(middleware, endpoints, max_depth)
         return _endpoint_targets(middleware, stack_label(middleware), endpoints)
+    if compose:
+        raise UsageError("compose=True needs a middleware list to compose stacks from")
     if app is None:
         raise UsageError("nothing to fuzz: pass an ASGI app or a middleware list")
     check_asgi_app(app)

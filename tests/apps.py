@@ -102,6 +102,23 @@ def _auth_backend() -> Any:
     return Backend()
 
 
+def exception_handling_app() -> Any:
+    """Newest Starlette with exception handlers (HTTPException and 500)."""
+    from starlette.applications import Starlette
+    from starlette.exceptions import HTTPException
+    from starlette.requests import Request
+    from starlette.responses import PlainTextResponse
+    from starlette.routing import Route
+
+    async def missing(request: Request) -> PlainTextResponse:
+        raise HTTPException(status_code=404, detail="nothing here")
+
+    async def handle_http(request: Request, exc: Exception) -> PlainTextResponse:
+        return PlainTextResponse("handled", status_code=getattr(exc, "status_code", 400))
+
+    return Starlette(routes=[Route("/missing", missing)], exception_handlers={HTTPException: handle_http})
+
+
 def correct_starlette_apps() -> dict[str, Any]:
     """Newest Starlette, one app per pure-ASGI middleware it ships."""
     from starlette.middleware import Middleware
@@ -112,6 +129,7 @@ def correct_starlette_apps() -> dict[str, Any]:
     from starlette.middleware.trustedhost import TrustedHostMiddleware
 
     return {
+        "exception-handling": exception_handling_app(),
         "gzip": starlette_app(Middleware(GZipMiddleware, minimum_size=10)),
         "cors": starlette_app(Middleware(CORSMiddleware, allow_origins=["*"], allow_methods=["*"])),
         "trusted-host": starlette_app(Middleware(TrustedHostMiddleware, allowed_hosts=["testserver"])),

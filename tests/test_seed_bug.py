@@ -63,3 +63,20 @@ def test_seed_bug_gone_on_newest_starlette(backend: str) -> None:
     result = asgifuzz.fuzz(seedapp.app, seed=7, backend=backend, checks=["exception-on-disconnect"])
     assert result.examples == 1000
     assert result.findings == []
+
+
+COMPOSE = """
+import json, asgifuzz
+from starlette.middleware import Middleware
+from seedapp import PassThrough
+result = asgifuzz.fuzz(middleware=[Middleware(PassThrough)], compose=True, endpoints=["sleeps"], seed=1,
+                       max_examples=600, checks=["exception-on-disconnect"])
+print(json.dumps([len(f.case.stack) for f in result.findings]))
+"""
+
+
+def test_composed_stacks_shrink_to_the_smallest_failing_depth() -> None:
+    """On asyncio the seed bug needs four layers: the shrunk stack has exactly four."""
+    proc = run_in("starlette-0.37.2", COMPOSE)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert json.loads(proc.stdout.strip().splitlines()[-1]) == [4]
