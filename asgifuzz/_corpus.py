@@ -416,7 +416,8 @@ def load_case(path: str | os.PathLike[str]) -> CorpusCase:
     try:
         doc = json.loads(text)
     except json.JSONDecodeError as exc:
-        hint = " (truncated?)" if exc.pos >= len(text.rstrip()) else ""
+        ends_early = exc.pos >= len(text.rstrip()) or exc.msg.startswith("Unterminated")
+        hint = " (truncated?)" if ends_early else ""
         raise CorpusError(f"{p}: invalid JSON{hint}: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
     except RecursionError:
         raise CorpusError(f"{p}: invalid JSON: nested too deeply") from None
