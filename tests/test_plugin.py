@@ -87,10 +87,22 @@ def test_broken_app_fails_with_a_readable_report_and_one_corpus_file(project: py
     assert json.loads(files[0].read_text())["app"] == "myapp:app"
 
 
-def test_correct_app_passes(project: pytest.Pytester) -> None:
-    project.makepyfile(test_fuzz=MARKED_TEST.format(attr="fixed"))
-    result = project.runpytest_subprocess()
-    result.assert_outcomes(passed=1)
+def test_correct_app_passes_alongside_anyio_tests(project: pytest.Pytester) -> None:
+    anyio_test = """
+
+@pytest.mark.anyio
+async def test_async_alongside():
+    import anyio
+    await anyio.sleep(0)
+
+
+@pytest.fixture
+def anyio_backend():
+    return "asyncio"
+"""
+    project.makepyfile(test_fuzz=MARKED_TEST.format(attr="fixed") + anyio_test)
+    result = project.runpytest_subprocess("-p", "anyio")
+    result.assert_outcomes(passed=2)
     assert _corpus(project) == []
 
 
