@@ -88,7 +88,7 @@ _REQUIRED = (
     "schedule_seed",
     "differential",
 )
-_OPTIONAL = ("description", "middleware", "factory", "virtual_time", "message", "where")
+_OPTIONAL = ("description", "middleware", "factory", "virtual_time", "message", "where", "stack")
 _KNOWN = frozenset(_REQUIRED + _OPTIONAL)
 
 
@@ -201,6 +201,9 @@ def _identity(cc: CorpusCase) -> dict[str, Any]:
         "differential": case.differential,
         "virtual_time": cc.virtual_time,
         "expect": _expect_json(cc.expect),
+        # Only composed-stack cases carry a stack; leaving the key out
+        # otherwise keeps the hashes of every other case unchanged.
+        **({"stack": list(case.stack)} if case.stack else {}),
     }
 
 
@@ -366,6 +369,11 @@ def from_document(doc: object) -> CorpusCase:
     if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
         raise CorpusError(f"/schedule_seed: expected a non-negative int, got {seed!r}")
     differential = _bool(doc, "differential", False)
+    raw_stack = doc.get("stack", [])
+    if not isinstance(raw_stack, list) or not all(
+        isinstance(i, int) and not isinstance(i, bool) and i >= 0 for i in raw_stack
+    ):
+        raise CorpusError(f"/stack: expected a list of non-negative ints, got {raw_stack!r}")
     version = _str(doc, "asgifuzz")
     case = Case(
         target=target,
@@ -376,6 +384,7 @@ def from_document(doc: object) -> CorpusCase:
         profile=profile,
         schedule_seed=seed,
         differential=differential,
+        stack=tuple(raw_stack),
     )
     return CorpusCase(
         case=case,
@@ -478,7 +487,10 @@ class AppCache:
             extra = [str(cc.path.parent)] if cc.path is not None else []
             app_obj = None if app_spec is None else _load(app_spec, app_dir, extra, factory=cc.factory and app is None)
             mw_obj = None if key[1] is None else _load(key[1], app_dir, extra, factory=False, callable_=False)
-            found = {t.id: t for t in discover_targets(app_obj, middleware=mw_obj)}
+            targets = discover_targets(app_obj, middleware=mw_obj)
+            if mw_obj is not None and cc.case.target.startswith("compose["):
+                targets = discover_targets(None, middleware=mw_obj, compose=True)
+            found = {t.id: t for t in targets}
             self._targets[key] = found
         return found
 
