@@ -201,13 +201,34 @@ def _collect(exc: BaseException, flaky: bool = False) -> list[Finding]:
     return out
 
 
+class _OutOfTime(KeyboardInterrupt):
+    """Ends a round through Hypothesis once the time budget is spent.
+
+    Hypothesis lets a KeyboardInterrupt through at once, without recording
+    the example: it stops generating or shrinking and the round returns.
+    (Rejecting the late examples instead left Hypothesis generating and
+    rejecting for several more seconds, and made it report a spurious
+    FlakyStrategyDefinition for an example that stopped before drawing what
+    an earlier one with the same prefix drew.)  ``search`` catches it; it
+    never reaches the caller.
+    """
+
+
+def _out_of_time(exc: BaseException) -> bool:
+    if isinstance(exc, _OutOfTime):
+        return True
+    if isinstance(exc, BaseExceptionGroup):
+        return any(_out_of_time(sub) for sub in exc.exceptions)
+    return False
+
+
 def search(
     targets: Sequence[Target],
     config: SearchConfig,
     on_progress: ProgressCallback | None = None,
 ) -> SearchResult:
     """Fuzz ``targets`` until the budget is spent; return every distinct finding."""
-    from hypothesis import HealthCheck, Phase, Verbosity, given, reject, seed as hyp_seed, settings, strategies as st
+    from hypothesis import HealthCheck, Phase, Verbosity, given, seed as hyp_seed, settings, strategies as st
     from hypothesis.errors import Unsatisfiable
 
     from asgifuzz.strategies import http_scopes, middleware_stacks
@@ -259,7 +280,7 @@ def search(
 
     def example(data: Any) -> None:
         if deadline is not None and time.monotonic() > deadline:
-            reject()
+            raise _OutOfTime
         target: Target = data.draw(target_strategy)
         stack: tuple[int, ...] = ()
         app = target.app
@@ -297,6 +318,10 @@ def search(
             report()
         new = consider(findings)
         if new is not None:
+            # The latest failing example of each key: if the time runs out
+            # mid-round, it is reported as it is (shrunk as far as Hypothesis
+            # got, since the shrinker only runs candidates smaller than its best).
+            latest[new.key] = new
             raise _keyed_exception(new)
 
     round_no = 0
@@ -333,11 +358,17 @@ def search(
                 "|".join(sorted(by_id)).encode()
             )
             before = stats.examples
+            latest: dict[tuple[str, str, str, str], Finding] = {}
             try:
                 test()
             except Unsatisfiable:
                 pass
             except BaseException as exc:
+                if _out_of_time(exc):
+                    for key, finding in latest.items():
+                        found.setdefault(key, finding)
+                    report()
+                    break
                 if isinstance(exc, KeyboardInterrupt):
                     raise
                 for finding in _collect(exc):
