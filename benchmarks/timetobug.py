@@ -1,0 +1,193 @@
+"""Time to bug: how long until the first finding of each known real bug.
+
+Each bug is reproduced on a pinned old Starlette release, in the virtualenv
+``tests/oldreleases.py`` builds (asgifuzz installed from this checkout), by a
+subprocess running ``asgifuzz.fuzz`` the way a user would: the whole app
+(its routes and its middleware in front of the adversarial endpoints), one
+backend, ``checks=[code]``, ``exitfirst=True``, one seed after the other.
+
+Two times per seed: *first finding* is when the first example that shows the
+bug finished (measured by wrapping the driver's ``run_case`` inside the
+subprocess); *reported* is when ``fuzz`` returned, i.e. after shrinking.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from benchmarks import ROOT
+
+__all__ = ("BUGS", "Bug", "BugResult", "measure_time_to_bug")
+
+
+@dataclass(frozen=True, slots=True)
+class Bug:
+    name: str
+    venv: str
+    #: module:attribute of the app, importable from tests/.
+    app: str
+    code: str
+    description: str
+
+
+BUGS: tuple[Bug, ...] = (
+    Bug(
+        name="seed bug",
+        venv="starlette-0.37.2",
+        app="seedapp:app",
+        code="exception-on-disconnect",
+        description="5 pass-through BaseHTTPMiddleware layers, starlette==0.37.2 + anyio==4.4.0: "
+        "'RuntimeError: No response returned.' when the client disconnects",
+    ),
+)
+
+PROBE = r"""
+import json, sys, time
+import asgifuzz, asgifuzz._machine as machine
+module, attr = {app!r}.split(":")
+app = getattr(__import__(module), attr)
+code = {code!r}
+first = [None]
+original = machine.run_case
+
+def run_case(*args, **kwargs):
+    outcome = original(*args, **kwargs)
+    if first[0] is None and any(f.code == code for f in outcome.findings):
+        first[0] = time.monotonic()
+    return outcome
+
+machine.run_case = run_case
+asgifuzz.fuzz(app, max_examples=20, seed=12345, backend={backend!r}, checks=[code])  # warm up imports
+for seed in {seeds!r}:
+    first[0] = None
+    start = time.monotonic()
+    result = asgifuzz.fuzz(app, seed=seed, backend={backend!r}, checks=[code], exitfirst=True)
+    end = time.monotonic()
+    found = [f for f in result.findings if f.code == code]
+    print(json.dumps({{
+        "seed": seed,
+        "found": bool(found),
+        "first": None if first[0] is None else first[0] - start,
+        "reported": end - start,
+        "examples": result.examples,
+        "message": found[0].message if found else "",
+    }}), flush=True)
+"""
+
+
+@dataclass(slots=True)
+class BugResult:
+    bug: str
+    code: str
+    venv: str
+    backend: str
+    seeds: int
+    found: int = 0
+    median_first: float | None = None
+    max_first: float | None = None
+    median_reported: float | None = None
+    max_reported: float | None = None
+    median_examples: float | None = None
+    error: str = ""
+    runs: list[dict[str, Any]] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _venv_python(name: str) -> Path:
+    spec = importlib.util.spec_from_file_location("_asgifuzz_oldreleases", ROOT / "tests" / "oldreleases.py")
+    if spec is None or spec.loader is None:
+        raise RuntimeError("tests/oldreleases.py is missing")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return Path(module.venv_python(name))
+
+
+def _summarise(result: BugResult) -> None:
+    firsts = [r["first"] for r in result.runs if r["found"] and r["first"] is not None]
+    reported = [r["reported"] for r in result.runs if r["found"]]
+    result.found = sum(1 for r in result.runs if r["found"])
+    if firsts:
+        result.median_first = statistics.median(firsts)
+        result.max_first = max(firsts)
+    if reported:
+        result.median_reported = statistics.median(reported)
+        result.max_reported = max(reported)
+    if result.runs:
+        result.median_examples = statistics.median(r["examples"] for r in result.runs)
+
+
+def measure_time_to_bug(
+    seeds: int,
+    *,
+    backends: tuple[str, ...] = ("asyncio", "trio"),
+    bugs: tuple[Bug, ...] = BUGS,
+    timeout: float = 600,
+    log: Callable[[str], None] = print,
+) -> list[BugResult]:
+    results = []
+    for bug in bugs:
+        python: Path | None = None
+        error = ""
+        start = time.monotonic()
+        try:
+            python = _venv_python(bug.venv)
+        except Exception as exc:  # a missing network, pip failure...: report it and go on
+            error = f"could not build the {bug.venv} virtualenv: {type(exc).__name__}: {exc}"
+            log(f"  time to bug: {error}")
+        else:
+            log(f"  time to bug: virtualenv {bug.venv} ready in {time.monotonic() - start:.1f}s")
+        for backend in backends:
+            result = BugResult(bug=bug.name, code=bug.code, venv=bug.venv, backend=backend, seeds=seeds, error=error)
+            results.append(result)
+            if python is None:
+                continue
+            code = PROBE.format(app=bug.app, code=bug.code, backend=backend, seeds=list(range(seeds)))
+            try:
+                proc = subprocess.run(
+                    [str(python), "-c", code],
+                    capture_output=True,
+                    text=True,
+                    timeout=timeout,
+                    cwd=str(ROOT / "tests"),
+                    env=_env(),
+                )
+            except subprocess.TimeoutExpired:
+                result.error = f"timed out after {timeout:g}s"
+                continue
+            result.runs = [json.loads(line) for line in proc.stdout.splitlines() if line.startswith("{")]
+            if proc.returncode != 0:
+                result.error = f"exit status {proc.returncode}: {proc.stderr.strip()[-500:]}"
+            _summarise(result)
+            log(
+                f"  time to bug {bug.name} {backend}: found {result.found}/{seeds}, "
+                f"median first {_fmt(result.median_first)}, max {_fmt(result.max_first)}"
+            )
+    return results
+
+
+def _env() -> dict[str, str]:
+    import os
+
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME")}
+    env["PYTHONPATH"] = str(ROOT / "tests")
+    return env
+
+
+def _fmt(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f}s"
+
+
+if __name__ == "__main__":
+    for r in measure_time_to_bug(int(sys.argv[1]) if len(sys.argv) > 1 else 3):
+        print(r.to_json())
