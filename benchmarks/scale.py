@@ -56,6 +56,10 @@ class MemoryResult:
     rss_start_mib: float
     rss_end_mib: float
     growth: float
+    #: Growth of the current RSS from the sample at a fifth of the run to the
+    #: last one: Hypothesis's rounds grow to 2000 examples in the first tens
+    #: of seconds and hold their state for a round, so this is the leak rate.
+    steady_growth: float | None
     samples: list[tuple[float, int, float]] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
@@ -139,17 +143,17 @@ def _collect(procs: list[subprocess.Popen[str]]) -> list[dict[str, Any]]:
     return out
 
 
-def _independent(n: int, seconds: float) -> tuple[float, list[dict[str, Any]]]:
-    runs = _collect([_spawn_worker(seconds, seed=i + 1) for i in range(n)])
+def _independent(n: int, seconds: float, first_seed: int = 1) -> tuple[float, list[dict[str, Any]]]:
+    runs = _collect([_spawn_worker(seconds, seed=first_seed + i) for i in range(n)])
     return sum(r["examples"] / r["seconds"] for r in runs), runs
 
 
-def _cli_workers(n: int, seconds: float) -> tuple[float, list[dict[str, Any]]]:
+def _cli_workers(n: int, seconds: float, first_seed: int = 1) -> tuple[float, list[dict[str, Any]]]:
     start = time.perf_counter()
     proc = subprocess.run(
         [
             sys.executable, "-m", "asgifuzz", "run", APP, "--workers", str(n), "--max-time", str(seconds),
-            "--max-examples", str(10**9), "--seed", "1", "--json",
+            "--max-examples", str(10**9), "--seed", str(first_seed), "--json",
         ],
         capture_output=True, text=True, cwd=str(ROOT), check=False,
     )  # fmt: skip
@@ -164,15 +168,23 @@ def _cli_workers(n: int, seconds: float) -> tuple[float, list[dict[str, Any]]]:
 def measure_scale(seconds: float, *, log: Callable[[str], None] = print) -> ScaleResult:
     load = os.getloadavg()
     use_cli = _cli_has_workers()
-    run = _cli_workers if use_cli else _independent
+    run: Callable[..., tuple[float, list[dict[str, Any]]]] = _cli_workers if use_cli else _independent
     method = (
         "asgifuzz run --workers N"
         if use_cli
         else "N independent processes (asgifuzz.fuzz, different seeds) at once, examples/s summed: "
         "the CLI had no --workers option"
     )
-    one, one_runs = run(1, seconds)
-    two, two_runs = run(2, seconds)
+    # The two seeds of the 2-worker run, each alone: seeds differ in how much
+    # shrinking they do, so one worker's rate is their mean.
+    one_runs = []
+    rates = []
+    for seed in (1, 2):
+        rate, runs = run(1, seconds, first_seed=seed)
+        rates.append(rate)
+        one_runs += runs
+    one = sum(rates) / len(rates)
+    two, two_runs = run(2, seconds, first_seed=1)
     result = ScaleResult(
         seconds=seconds,
         method=method,
@@ -198,9 +210,19 @@ def measure_memory(seconds: float, *, log: Callable[[str], None] = print) -> Mem
         rss_end_mib=end,
         growth=(end - start) / start if start else 0.0,
         samples=[tuple(s) for s in run["samples"]],
+        steady_growth=_steady_growth(run["samples"], run["seconds"]),
     )
     log(f"  memory: peak RSS {start:.1f} MiB -> {end:.1f} MiB over {result.seconds:.0f}s (+{result.growth:.1%})")
+    if result.steady_growth is not None:
+        log(f"  memory: current RSS after the first fifth of the run: {result.steady_growth:+.1%}")
     return result
+
+
+def _steady_growth(samples: list[list[float]], seconds: float) -> float | None:
+    later = [s for s in samples if s[0] >= seconds / 5]
+    if len(later) < 2 or not later[0][2]:
+        return None
+    return (later[-1][2] - later[0][2]) / later[0][2]
 
 
 def main(argv: list[str] | None = None) -> None:
