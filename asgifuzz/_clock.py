@@ -92,6 +92,8 @@ def busy_worker_threads() -> int:
     that belong to no pool we know are ignored: they are not the app's
     short-lived work.
     """
+    if threading.active_count() == 1:
+        return 0  # the common case: no worker thread exists at all
     frames = sys._current_frames()
     me = threading.get_ident()
     busy = 0

@@ -55,21 +55,30 @@ def _paths(template: str) -> st.SearchStrategy[str]:
     return st.tuples(*parts).map("".join)
 
 
+_VERSIONS = st.sampled_from(["1.1", "1.1", "1.0", "2"])
+_FRAMINGS = st.sampled_from(["content-length", "chunked", "none"])
+_CONTENT_TYPES = st.sampled_from([b"application/octet-stream", b"text/plain", b"application/json"])
+_QUERIES = st.sampled_from([b"", b"", b"q=1", b"a=1&b=%20x"])
+_ONE_IN_FIVE = st.integers(0, 4)
+
+
 @st.composite
 def _scope_and_body(
     draw: st.DrawFn,
-    methods: Sequence[str],
-    path: str,
-    max_body: int,
+    methods: st.SearchStrategy[str],
+    paths: st.SearchStrategy[str],
+    bodies: st.SearchStrategy[bytes],
     extensions: bool,
     extra_headers: Sequence[tuple[bytes, bytes]],
 ) -> tuple[dict[str, Any], bytes]:
-    method = draw(st.sampled_from(list(methods)))
-    concrete = draw(_paths(path))
-    body = b"" if method in ("GET", "HEAD") and draw(st.booleans()) else draw(request_bodies(max_size=max_body))
-    http_version = draw(st.sampled_from(["1.1", "1.1", "1.0", "2"]))
+    # The sub-strategies are built once by ``http_scopes``, not per draw:
+    # building and validating strategies was a visible share of each example.
+    method = draw(methods)
+    concrete = draw(paths)
+    body = b"" if method in ("GET", "HEAD") and draw(st.booleans()) else draw(bodies)
+    http_version = draw(_VERSIONS)
     headers: list[tuple[bytes, bytes]] = [(b"host", b"testserver")]
-    framing = draw(st.sampled_from(["content-length", "chunked", "none"])) if body else "content-length"
+    framing = draw(_FRAMINGS) if body else "content-length"
     if framing == "chunked" and http_version == "1.1":
         headers.append((b"transfer-encoding", b"chunked"))
     elif body or method in ("POST", "PUT", "PATCH"):
@@ -77,15 +86,13 @@ def _scope_and_body(
     if draw(st.booleans()):
         headers.append((b"accept-encoding", b"gzip, deflate"))
     if draw(st.booleans()):
-        headers.append(
-            (b"content-type", draw(st.sampled_from([b"application/octet-stream", b"text/plain", b"application/json"])))
-        )
+        headers.append((b"content-type", draw(_CONTENT_TYPES)))
     headers.extend(extra_headers)
-    query = draw(st.sampled_from([b"", b"", b"q=1", b"a=1&b=%20x"]))
+    query = draw(_QUERIES)
     ext: dict[str, dict[str, Any]] = {}
     if extensions:
         for name in EXTENSIONS:
-            if draw(st.integers(0, 4)) == 4:
+            if draw(_ONE_IN_FIVE) == 4:
                 ext[name] = {}
     scope: dict[str, Any] = {
         "type": "http",
@@ -127,7 +134,13 @@ def http_scopes(
     bad = [m for m in methods if not isinstance(m, str) or not m.isupper()]
     if bad:
         raise UsageError(f"methods={list(methods)!r}: methods must be upper-case strings")
-    return _scope_and_body(tuple(methods), path, max_body, extensions, tuple(extra_headers))
+    return _scope_and_body(
+        st.sampled_from(list(methods)),
+        _paths(path),
+        request_bodies(max_size=max_body),
+        extensions,
+        tuple(extra_headers),
+    )
 
 
 def with_headers(headers: Mapping[str, str]) -> tuple[tuple[bytes, bytes], ...]:
