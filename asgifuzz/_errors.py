@@ -243,6 +243,30 @@ class AppHang(Violation):
     source = "asgi.rst connection lifetime (GEN-TERMINATES)"
 
 
+class EventLoopBlocked(Violation):
+    group = "lifecycle"
+    title = "the app blocked the event loop"
+    explanation = (
+        "The app ran Python code (or a blocking call such as time.sleep) for "
+        "seconds without ever awaiting, so the event loop could not run: under "
+        "a real server every other request on that worker stalls, timeouts do "
+        "not fire and disconnects go unnoticed. asgifuzz saw no progress in "
+        "its worker process and reports the frame the loop was stuck in."
+    )
+    source = "asyncio 'Developing with asyncio': blocking code; asgifuzz worker watchdog"
+
+
+class ProcessExited(Violation):
+    group = "lifecycle"
+    title = "the app ended the server process"
+    explanation = (
+        "Handling a request terminated the whole process (os._exit, a fatal "
+        "signal, or a crash in a C extension). Under a real server this kills "
+        "every connection of the worker, not just this request."
+    )
+    source = "asgi.rst 'Error Handling' (an app must not take the server down); asgifuzz worker supervisor"
+
+
 class ReceiveAfterDisconnect(Violation):
     group = "lifecycle"
     title = "receive() was called again after 'http.disconnect'"

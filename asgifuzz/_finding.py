@@ -10,9 +10,26 @@ if TYPE_CHECKING:
     from asgifuzz._case import Case
     from asgifuzz._errors import Violation
 
-__all__ = ("Finding", "TraceEvent", "exception_site")
+__all__ = ("Finding", "RemoteException", "TraceEvent", "exception_site")
 
 Actor = Literal["client", "server", "app", "endpoint", "asgifuzz"]
+
+
+class RemoteException(Exception):
+    """An app exception that crossed a process boundary, kept as text.
+
+    Tracebacks do not pickle and the app's exception classes may not import
+    in the parent, so a worker process sends ``type_name`` (the qualified
+    name, which ``Finding.key`` uses) and the formatted ``text``.
+    """
+
+    def __init__(self, type_name: str, text: str) -> None:
+        super().__init__(type_name, text)
+        self.type_name = type_name
+        self.text = text
+
+    def __str__(self) -> str:
+        return self.text.rstrip().splitlines()[-1] if self.text.strip() else self.type_name
 
 
 @dataclass(slots=True)
@@ -53,7 +70,10 @@ class Finding:
     @property
     def key(self) -> tuple[str, str, str, str]:
         """Deduplication key: invariant, target, exception type, location."""
-        exc = type(self.exception).__qualname__ if self.exception is not None else ""
+        if isinstance(self.exception, RemoteException):
+            exc = self.exception.type_name
+        else:
+            exc = type(self.exception).__qualname__ if self.exception is not None else ""
         target = self.case.target if self.case is not None else ""
         return (self.code, target, exc, self.where)
 
@@ -63,6 +83,8 @@ class Finding:
     def exception_text(self) -> str:
         if self.exception is None:
             return ""
+        if isinstance(self.exception, RemoteException):
+            return self.exception.text.rstrip()
         return "".join(traceback.format_exception(self.exception)).rstrip()
 
 
