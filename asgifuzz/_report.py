@@ -10,7 +10,15 @@ from typing import Any
 from asgifuzz._case import Case, action_to_json, bytes_to_json, describe_action, scope_to_json
 from asgifuzz._finding import Finding, TraceEvent
 
-__all__ = ("case_to_json", "finding_to_json", "render_finding", "render_trace")
+__all__ = (
+    "case_to_json",
+    "finding_to_json",
+    "print_findings",
+    "progress_view",
+    "render_finding",
+    "render_trace",
+    "summary_table",
+)
 
 _ARROWS = {
     ("client", "chunk"): "client  -> server ",
@@ -102,6 +110,7 @@ def render_finding(finding: Finding, index: int = 1, *, replay_hint: str | None 
         out += [f"      {i + 1}. {s}" for i, s in enumerate(steps)]
     out.append("    why it matters:")
     out += ["      " + line for line in _wrap(inv.explanation, 90)]
+    out.append(f"    rule: {inv.source}")
     out.append("    trace:")
     out += ["    " + line for line in render_trace(finding.trace)]
     if finding.exception is not None:
@@ -122,3 +131,102 @@ def _wrap(text: str, width: int) -> list[str]:
 
 def quote_args(args: Sequence[str]) -> str:
     return " ".join(shlex.quote(a) for a in args)
+
+
+# ------------------------------------------------------ terminal (rich)
+#
+# The same text as ``render_finding`` (so ``run``, ``replay`` and ``show``
+# share one style), with headings coloured when the output is a terminal;
+# rich drops the styles by itself when it is not.
+
+
+def print_findings(console: Any, findings: Sequence[Finding], hints: dict[int, str] | None = None) -> None:
+    """Print each finding's report on a rich ``Console``."""
+    from rich.text import Text
+
+    for i, finding in enumerate(findings, 1):
+        console.print()
+        lines = render_finding(finding, i, replay_hint=(hints or {}).get(id(finding))).splitlines()
+        for line in lines:
+            text = Text(line)
+            stripped = line.lstrip()
+            if line.startswith("["):
+                text.stylize("bold red")
+            elif stripped.endswith(":") and not stripped.startswith(("1", "2", "3", "4", "5", "6", "7", "8", "9")):
+                text.stylize("bold")
+            elif stripped.startswith("replay:"):
+                text.stylize("green")
+            console.print(text, highlight=False, soft_wrap=True)
+
+
+def summary_table(findings: Sequence[Finding], *, examples: int, elapsed: float, seed: int) -> Any:
+    """The end-of-run table: one row per distinct finding."""
+    from rich.table import Table
+
+    rate = examples / elapsed if elapsed > 0 else 0.0
+    table = Table(
+        title=f"{len(findings)} finding(s) in {examples:,} examples, {elapsed:.1f}s ({rate:,.0f}/s), seed {seed}",
+        title_justify="left",
+        show_lines=False,
+    )
+    table.add_column("#", justify="right")
+    table.add_column("invariant", style="bold")
+    table.add_column("target")
+    table.add_column("where")
+    table.add_column("hits", justify="right")
+    for i, f in enumerate(findings, 1):
+        table.add_row(
+            str(i),
+            f.code + (" (flaky)" if f.flaky else ""),
+            f.case.target if f.case is not None else "-",
+            f.where or "-",
+            str(f.hits),
+        )
+    return table
+
+
+DISCONNECT_POINTS = ("before-body", "mid-body", "after-body", "mid-response", "after-response")
+
+
+def progress_view(
+    snapshot: Any,
+    *,
+    target: str,
+    max_examples: int,
+    max_time: float | None,
+    seed: int,
+) -> Any:
+    """The live progress panel: examples, speed, time, findings, coverage of the state space."""
+    from rich.console import Group
+    from rich.panel import Panel
+    from rich.progress_bar import ProgressBar
+    from rich.table import Table
+
+    elapsed = max(snapshot.elapsed, 1e-9)
+    rate = snapshot.examples / elapsed
+    if max_time is not None:
+        left = f"{max(0.0, max_time - snapshot.elapsed):.0f}s left of {max_time:g}s"
+    elif rate > 0:
+        left = f"about {max(0.0, (max_examples - snapshot.examples) / rate):.0f}s left"
+    else:
+        left = "starting"
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column(style="bold cyan", justify="right")
+    grid.add_column()
+    grid.add_row("examples", f"{snapshot.examples:,} / {max_examples:,}  ({rate:,.0f}/s)")
+    grid.add_row("time", f"{snapshot.elapsed:.1f}s elapsed, {left}")
+    codes = sorted({f.code for f in snapshot.findings})
+    grid.add_row(
+        "findings",
+        f"[bold red]{len(snapshot.findings)}[/] " + ", ".join(codes) if snapshot.findings else "0",
+    )
+    seen = [p for p in DISCONNECT_POINTS if p in snapshot.disconnect_positions]
+    grid.add_row("disconnects", f"{len(seen)}/{len(DISCONNECT_POINTS)} points: " + (", ".join(seen) or "-"))
+    grid.add_row("targets", f"{len(snapshot.targets_seen)} reached")
+    extra = f"   stack depths: {', '.join(map(str, sorted(snapshot.depths_seen)))}" if snapshot.depths_seen else ""
+    grid.add_row("backends", (", ".join(sorted(snapshot.backends_seen)) or "-") + extra)
+    grid.add_row("workers", f"{snapshot.workers_alive} running of {snapshot.workers}")
+    bar = ProgressBar(total=max_examples, completed=min(snapshot.examples, max_examples))
+    if max_time is not None:
+        bar = ProgressBar(total=max_time, completed=min(snapshot.elapsed, max_time))
+    return Panel(Group(bar, grid), title=f"asgifuzz run {target}", subtitle=f"seed {seed}", expand=False)

@@ -252,7 +252,15 @@ def _idle(frame: FrameType) -> bool:
 
 
 def _stack_text(frame: FrameType, title: str) -> str:
-    return title + "\n" + "".join(traceback.format_stack(frame)).rstrip()
+    """The stack from the app's entry (asgifuzz's driver frames and below left out)."""
+    summary = traceback.extract_stack(frame)
+    package = os.path.dirname(os.path.abspath(__file__)) + os.sep
+    cut = 0
+    for i, entry in enumerate(summary):
+        if entry.filename.startswith(package) and not entry.filename.endswith("demo.py"):
+            cut = i + 1
+    frames = summary[cut:] or summary
+    return title + "\n" + "".join(traceback.format_list(frames)).rstrip()
 
 
 def _fatal_finding(
@@ -267,6 +275,7 @@ def _fatal_finding(
     if conn is not None:
         trace = list(conn.trace)
         last = trace[-1] if trace else None
+        note += " (the case in progress, not shrunk)"
         trace.append(TraceEvent((last.seq + 1) if last else 0, last.time if last else 0.0, "asgifuzz", "note", None, note))
     finding = Finding(
         invariant,
