@@ -197,7 +197,6 @@ def progress_view(
     seed: int,
 ) -> Any:
     """The live progress panel: examples, speed, time, findings, coverage of the state space."""
-    from rich.console import Group
     from rich.panel import Panel
     from rich.progress_bar import ProgressBar
     from rich.table import Table
@@ -213,6 +212,10 @@ def progress_view(
     grid = Table.grid(padding=(0, 2))
     grid.add_column(style="bold cyan", justify="right")
     grid.add_column()
+    done = snapshot.examples / max_examples
+    if max_time is not None:
+        done = max(done, snapshot.elapsed / max_time)
+    grid.add_row("progress", ProgressBar(total=1.0, completed=min(done, 1.0), width=40))
     grid.add_row("examples", f"{snapshot.examples:,} / {max_examples:,}  ({rate:,.0f}/s)")
     grid.add_row("time", f"{snapshot.elapsed:.1f}s elapsed, {left}")
     codes = sorted({f.code for f in snapshot.findings})
@@ -226,7 +229,4 @@ def progress_view(
     extra = f"   stack depths: {', '.join(map(str, sorted(snapshot.depths_seen)))}" if snapshot.depths_seen else ""
     grid.add_row("backends", (", ".join(sorted(snapshot.backends_seen)) or "-") + extra)
     grid.add_row("workers", f"{snapshot.workers_alive} running of {snapshot.workers}")
-    bar = ProgressBar(total=max_examples, completed=min(snapshot.examples, max_examples))
-    if max_time is not None:
-        bar = ProgressBar(total=max_time, completed=min(snapshot.elapsed, max_time))
-    return Panel(Group(bar, grid), title=f"asgifuzz run {target}", subtitle=f"seed {seed}", expand=False)
+    return Panel(grid, title=f"asgifuzz run {target}", subtitle=f"seed {seed}", expand=False)

@@ -1,0 +1,289 @@
+"""The ``asgifuzz`` command line, run as a subprocess (``python -m asgifuzz``).
+
+The working directory is ``tmp_path`` (so the checkout's ``./asgifuzz`` does
+not shadow the installed package, and ``.asgifuzz/`` databases stay there);
+the apps come from ``tests/cli_apps`` through ``--app-dir``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import xml.etree.ElementTree as ET
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from asgifuzz import INVARIANTS
+
+APPS = str(Path(__file__).parent / "cli_apps")
+
+
+def asgifuzz(tmp_path: Path, *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    env = dict(os.environ, COLUMNS="120")
+    env.pop("PYTHONPATH", None)
+    return subprocess.run(
+        [sys.executable, "-m", "asgifuzz", *args],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=env,
+        check=False,
+    )
+
+
+def run_json(tmp_path: Path, target: str, *args: str, timeout: float = 60) -> tuple[int, dict[str, Any]]:
+    proc = asgifuzz(tmp_path, "run", target, "--app-dir", APPS, "--seed", "1", "--json", *args, timeout=timeout)
+    assert proc.stdout, proc.stderr
+    return proc.returncode, json.loads(proc.stdout)
+
+
+class TestHelp:
+    def test_version(self, tmp_path: Path) -> None:
+        proc = asgifuzz(tmp_path, "--version")
+        assert proc.returncode == 0
+        assert proc.stdout.startswith("asgifuzz ")
+
+    @pytest.mark.parametrize("command", ["run", "demo", "checks", "replay"])
+    def test_every_command_has_help_with_examples(self, tmp_path: Path, command: str) -> None:
+        proc = asgifuzz(tmp_path, command, "--help")
+        assert proc.returncode == 0
+        assert "examples:" in proc.stdout
+        assert f"asgifuzz {command}" in proc.stdout
+
+    def test_no_command_prints_help_and_exits_2(self, tmp_path: Path) -> None:
+        proc = asgifuzz(tmp_path)
+        assert proc.returncode == 2
+        assert "asgifuzz demo" in proc.stdout
+
+
+class TestChecks:
+    def test_checks_lists_every_invariant_with_its_source(self, tmp_path: Path) -> None:
+        proc = asgifuzz(tmp_path, "checks", "--json")
+        assert proc.returncode == 0
+        doc = json.loads(proc.stdout)
+        assert [d["code"] for d in doc] == list(INVARIANTS)
+        assert all(d["title"] and d["source"] for d in doc)
+
+    def test_checks_table_names_each_code(self, tmp_path: Path) -> None:
+        proc = asgifuzz(tmp_path, "checks")
+        assert proc.returncode == 0
+        for code in INVARIANTS:
+            assert code in proc.stdout
+
+
+class TestRun:
+    def test_clean_app_exits_0_with_the_json_schema(self, tmp_path: Path) -> None:
+        status, doc = run_json(tmp_path, "cliapps:ok", "--max-examples", "60")
+        assert status == 0
+        assert doc["exit_status"] == 0
+        assert doc["findings"] == []
+        assert doc["examples"] >= 60
+        assert doc["seed"] == 1 and doc["target"] == "cliapps:ok" and doc["interrupted"] is False
+        assert set(doc["coverage"]) == {"steps", "disconnect_positions", "targets", "backends", "stack_depths"}
+        assert doc["coverage"]["backends"] == ["asyncio"]
+
+    def test_factory(self, tmp_path: Path) -> None:
+        status, doc = run_json(tmp_path, "cliapps:make_ok", "--factory", "--max-examples", "30")
+        assert status == 0 and doc["findings"] == []
+
+    def test_finding_exits_1_with_report_junit_and_sarif(self, tmp_path: Path) -> None:
+        proc = asgifuzz(
+            tmp_path, "run", "cliapps:double_start", "--app-dir", APPS, "--max-examples", "50", "--seed", "1",
+            "--junit-xml", "out/junit.xml", "--sarif", "out/results.sarif",
+        )  # fmt: skip
+        assert proc.returncode == 1, proc.stderr
+        out = proc.stdout
+        assert "[1] duplicate-response-start: 'http.response.start' was sent twice" in out
+        assert "why it matters:" in out and "trace:" in out
+        assert "app     -> server  {'http.response.start', status=500" in out
+        assert f"replay: asgifuzz run cliapps:double_start --seed 1 --app-dir {APPS} --max-examples 50" in out
+        assert "hits" in out  # the summary table
+
+        suite = ET.parse(tmp_path / "out" / "junit.xml").getroot().find("testsuite")
+        assert suite is not None
+        cases = {c.get("name"): c for c in suite.iter("testcase")}
+        assert set(cases) == set(INVARIANTS)
+        failures = [name for name, c in cases.items() if c.find("failure") is not None]
+        assert failures == ["duplicate-response-start"]
+        assert suite.get("failures") == "1"
+
+        sarif = json.loads((tmp_path / "out" / "results.sarif").read_text())
+        assert sarif["version"] == "2.1.0"
+        run = sarif["runs"][0]
+        assert [r["id"] for r in run["tool"]["driver"]["rules"]] == list(INVARIANTS)
+        [result] = run["results"]
+        assert result["ruleId"] == "duplicate-response-start"
+        assert run["tool"]["driver"]["rules"][result["ruleIndex"]]["id"] == "duplicate-response-start"
+        location = result["locations"][0]["physicalLocation"]
+        assert location["artifactLocation"]["uri"].endswith("cliapps.py")
+        assert location["region"]["startLine"] > 0
+
+    def test_json_finding_schema(self, tmp_path: Path) -> None:
+        status, doc = run_json(tmp_path, "cliapps:double_start", "--max-examples", "50")
+        assert status == 1 and doc["exit_status"] == 1
+        [finding] = doc["findings"]
+        for key in ("invariant", "title", "message", "explanation", "where", "exception", "hits", "case", "trace", "replay"):
+            assert key in finding
+        assert finding["invariant"] == "duplicate-response-start"
+        assert finding["case"]["target"] == "app"
+        assert finding["replay"].startswith("asgifuzz run cliapps:double_start --seed 1")
+        assert (tmp_path / ".asgifuzz" / "examples").is_dir()  # the shared example database
+
+    def test_checks_can_exclude_an_invariant(self, tmp_path: Path) -> None:
+        status, doc = run_json(tmp_path, "cliapps:double_start", "--max-examples", "50", "--checks=-duplicate-response-start")
+        assert status == 0, doc["findings"]
+
+    def test_unknown_check_is_a_usage_error_with_a_suggestion(self, tmp_path: Path) -> None:
+        proc = asgifuzz(tmp_path, "run", "cliapps:ok", "--app-dir", APPS, "--checks", "duplicate-start")
+        assert proc.returncode == 2
+        assert "did you mean 'duplicate-response-start'?" in proc.stderr
+
+    def test_two_workers_merge_distinct_findings(self, tmp_path: Path) -> None:
+        status, doc = run_json(tmp_path, "cliapps:double_start", "--max-examples", "100", "--workers", "2")
+        assert status == 1
+        assert doc["workers"] == 2
+        assert [f["invariant"] for f in doc["findings"]] == ["duplicate-response-start"]
+        assert doc["findings"][0]["hits"] >= 2
+        assert doc["examples"] >= 100
+
+    def test_corpus_saves_replayable_cases(self, tmp_path: Path) -> None:
+        proc = asgifuzz(
+            tmp_path, "run", "cliapps:double_start", "--app-dir", APPS, "--max-examples", "50", "--corpus", "corpus"
+        )
+        assert proc.returncode == 1
+        [saved] = list((tmp_path / "corpus").glob("*.json"))
+        assert f"replay: asgifuzz replay corpus/{saved.name} --app-dir {APPS}" in proc.stdout
+
+
+class TestBadTargets:
+    @pytest.mark.parametrize(
+        ("target", "message"),
+        [
+            ("nosuchmodule:app", "could not import module 'nosuchmodule': no such module"),
+            ("cliapps:nope", "module 'cliapps' has no attribute 'nope'"),
+            ("cliapps:not_an_app", "not an ASGI application"),
+            ("raises_at_import:app", "importing module 'raises_at_import' raised RuntimeError: DATABASE_URL is not set"),
+            ("no-colon", "must be in the form MODULE:ATTRIBUTE"),
+        ],
+    )
+    def test_bad_target_is_one_line_and_exit_2(self, tmp_path: Path, target: str, message: str) -> None:
+        proc = asgifuzz(tmp_path, "run", target, "--app-dir", APPS)
+        assert proc.returncode == 2
+        lines = proc.stderr.strip().splitlines()
+        assert len(lines) == 1, proc.stderr
+        assert lines[0].startswith("asgifuzz: error: ")
+        assert message in lines[0]
+        assert "Traceback" not in proc.stderr
+
+    def test_debug_shows_the_import_traceback(self, tmp_path: Path) -> None:
+        proc = asgifuzz(tmp_path, "run", "raises_at_import:app", "--app-dir", APPS, "--debug")
+        assert proc.returncode == 2
+        assert "Traceback" in proc.stderr
+        assert 'raise RuntimeError("DATABASE_URL is not set")' in proc.stderr
+
+
+class TestRobustness:
+    def test_app_blocking_the_event_loop_is_a_finding_within_budget(self, tmp_path: Path) -> None:
+        start = time.monotonic()
+        status, doc = run_json(tmp_path, "cliapps:spins", "--max-examples", "50", "--max-time", "20", "--block-timeout", "1")
+        assert time.monotonic() - start < 15
+        assert status == 1
+        [finding] = doc["findings"]
+        assert finding["invariant"] == "event-loop-blocked"
+        assert finding["where"].endswith(("cliapps.py:43", "cliapps.py:44"))  # while True: / pass
+        assert "in spins" in finding["exception"]
+        assert finding["case"]["target"] == "app"
+
+    def test_app_awaiting_forever_is_a_finding(self, tmp_path: Path) -> None:
+        status, doc = run_json(tmp_path, "cliapps:awaits_forever", "--max-examples", "30", "--max-time", "20")
+        assert status == 1
+        assert "app-hang" in {f["invariant"] for f in doc["findings"]}
+
+    def test_app_calling_os_exit_is_a_finding(self, tmp_path: Path) -> None:
+        start = time.monotonic()
+        proc = asgifuzz(tmp_path, "run", "cliapps:exits", "--app-dir", APPS, "--max-examples", "50", "--max-time", "20")
+        assert time.monotonic() - start < 15
+        assert proc.returncode == 1, proc.stderr
+        assert "[1] process-exited: the app ended the server process" in proc.stdout
+        assert "the app called os._exit(3)" in proc.stdout
+        assert 'File "' in proc.stdout and "os._exit(3)" in proc.stdout
+
+    def test_max_time_bounds_the_run(self, tmp_path: Path) -> None:
+        start = time.monotonic()
+        status, doc = run_json(tmp_path, "cliapps:ok", "--max-examples", "100000000", "--max-time", "2")
+        assert status == 0
+        assert time.monotonic() - start < 8
+        assert doc["examples"] > 0
+
+    def test_ctrl_c_prints_what_was_found_saves_the_corpus_and_exits_130(self, tmp_path: Path) -> None:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "asgifuzz", "run", "cliapps:double_start", "--app-dir", APPS,
+             "--max-examples", "100000000", "--corpus", "corpus"],
+            cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        time.sleep(4)
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=20)
+        assert proc.returncode == 130, err
+        assert "interrupted" in out
+        assert "duplicate-response-start" in out
+        assert list((tmp_path / "corpus").glob("duplicate-response-start-*.json"))
+
+
+class TestTerminal:
+    def _pty_run(self, tmp_path: Path, *args: str) -> tuple[int, str]:
+        pty = pytest.importorskip("pty")
+        pid, fd = pty.fork()
+        if pid == 0:  # pragma: no cover - the child
+            os.chdir(tmp_path)
+            os.environ["COLUMNS"] = "100"
+            os.execv(sys.executable, [sys.executable, "-m", "asgifuzz", *args])
+        chunks = []
+        while True:
+            try:
+                data = os.read(fd, 65536)
+            except OSError:
+                break
+            if not data:
+                break
+            chunks.append(data)
+        _, status = os.waitpid(pid, 0)
+        os.close(fd)
+        return os.waitstatus_to_exitcode(status), b"".join(chunks).decode("utf-8", "replace")
+
+    def test_progress_display_appears_on_a_terminal(self, tmp_path: Path) -> None:
+        status, out = self._pty_run(tmp_path, "run", "cliapps:ok", "--app-dir", APPS, "--max-examples", "600", "--seed", "1")
+        assert status == 0
+        assert "asgifuzz run cliapps:ok" in out  # the panel title
+        assert "disconnects" in out and "examples" in out
+        assert "/ 600" in out
+        assert "0 finding(s)" in out
+
+    def test_progress_display_is_absent_when_piped(self, tmp_path: Path) -> None:
+        proc = asgifuzz(tmp_path, "run", "cliapps:ok", "--app-dir", APPS, "--max-examples", "600", "--seed", "1")
+        assert proc.returncode == 0
+        assert "disconnects" not in proc.stdout
+        assert "\x1b[" not in proc.stdout
+        assert proc.stdout.startswith("asgifuzz ")
+
+
+def test_demo_finds_the_middleware_bug(tmp_path: Path) -> None:
+    start = time.monotonic()
+    proc = asgifuzz(tmp_path, "demo", "--seed", "1")
+    assert time.monotonic() - start < 20
+    assert proc.returncode == 1, proc.stderr
+    assert "duplicate-response-start" in proc.stdout
+    assert "ErrorEnvelopeMiddleware" in proc.stdout
+    assert "asgifuzz run asgifuzz.demo:fixed_app" in proc.stdout
+
+
+def test_demo_fixed_app_is_clean(tmp_path: Path) -> None:
+    status, doc = run_json(tmp_path, "asgifuzz.demo:fixed_app", "--max-examples", "300")
+    assert status == 0, doc["findings"]
