@@ -49,7 +49,7 @@ import tempfile
 import threading
 import time
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from multiprocessing.connection import Connection, wait
 from types import FrameType
@@ -514,18 +514,19 @@ def supervise(options: RunOptions, on_update: Callable[[Snapshot], None] | None 
     tmpdir = tempfile.mkdtemp(prefix="asgifuzz-")
     workers: list[_Worker] = []
     result = RunResult(findings=[], snapshot=Snapshot(workers=count), seed=options.seed, elapsed=0.0)
-    for i, budget in enumerate(_split(options.max_examples, count)):
-        reader, writer = ctx.Pipe(duplex=False)
-        fault_path = os.path.join(tmpdir, f"fault-{i}.txt")
-        process = ctx.Process(
-            target=_worker_main,
-            args=(i, options, budget, options.seed + i * 1_000_003, deadline, writer, fault_path),
-            name=f"asgifuzz-worker-{i}",
-            daemon=True,
-        )
-        process.start()
-        writer.close()
-        workers.append(_Worker(i, process, reader, fault_path, last_beat=time.monotonic()))
+    with _own_package_first():
+        for i, budget in enumerate(_split(options.max_examples, count)):
+            reader, writer = ctx.Pipe(duplex=False)
+            fault_path = os.path.join(tmpdir, f"fault-{i}.txt")
+            process = ctx.Process(
+                target=_worker_main,
+                args=(i, options, budget, options.seed + i * 1_000_003, deadline, writer, fault_path),
+                name=f"asgifuzz-worker-{i}",
+                daemon=True,
+            )
+            process.start()
+            writer.close()
+            workers.append(_Worker(i, process, reader, fault_path, last_beat=time.monotonic()))
     try:
         try:
             _loop(workers, options, deadline, result, on_update, start)
@@ -550,6 +551,29 @@ def supervise(options: RunOptions, on_update: Callable[[Snapshot], None] | None 
     result.snapshot = _aggregate(workers, result.elapsed)
     result.findings = result.snapshot.findings
     return result
+
+
+@contextlib.contextmanager
+def _own_package_first() -> Iterator[None]:
+    """Workers import this very asgifuzz, not a checkout's ``./asgifuzz`` earlier on sys.path.
+
+    A spawned worker gets the parent's ``sys.path``; if the parent imported
+    asgifuzz from a later entry (an installed copy, while the working
+    directory holds the source tree), the worker would import the other one.
+    """
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    saved = list(sys.path)
+    for i, entry in enumerate(sys.path):
+        candidate = os.path.join(os.path.abspath(entry or "."), "asgifuzz")
+        if os.path.abspath(entry or ".") == root:
+            break
+        if os.path.isdir(candidate):
+            sys.path.insert(i, root)
+            break
+    try:
+        yield
+    finally:
+        sys.path[:] = saved
 
 
 def _interrupt(w: _Worker) -> None:
