@@ -13,6 +13,7 @@ Layers (each imports only those above it): ``_types``/``_errors`` <- ``_spec``
 
 from __future__ import annotations
 
+import os as _os
 from typing import TYPE_CHECKING, Any
 
 from asgifuzz._errors import (
@@ -30,6 +31,17 @@ if TYPE_CHECKING:
     from asgifuzz._finding import Finding as Finding
 
 __version__ = "0.1.0"
+
+# ``strategies/`` sits beside this package in a source checkout and is
+# installed as ``asgifuzz.strategies``.  When Python imports asgifuzz straight
+# from a checkout (``python -m asgifuzz`` run inside it puts the checkout first
+# on sys.path), let the submodule be found there too.  Cheap: two stat calls.
+_here = __path__[0]
+_checkout = _os.path.dirname(_here)
+if not _os.path.isdir(_os.path.join(_here, "strategies")) and _os.path.isfile(
+    _os.path.join(_checkout, "strategies", "_scopes.py")
+):
+    __path__.append(_checkout)
 
 __all__ = (
     "INVARIANTS",

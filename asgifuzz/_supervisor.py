@@ -124,6 +124,8 @@ class RunResult:
     error: str | None = None
     #: The traceback behind ``error`` (shown with --debug).
     error_detail: str = ""
+    #: ``error`` is asgifuzz's own failure, not bad input (exit status 3).
+    internal: bool = False
     #: Problems of the run itself (a worker that had to be killed, ...).
     notes: list[str] = field(default_factory=list)
 
@@ -465,6 +467,12 @@ def _worker_main(index: int, options: RunOptions, max_examples: int, seed: int, 
         watchdog.fuzzing = False
         channel.send("usage", index, str(exc), "")
         return
+    except BaseException as exc:
+        # The driver turns everything the app raises into findings, so what
+        # reaches here is asgifuzz's own failure: never a finding about the app.
+        watchdog.fuzzing = False
+        channel.send("internal", index, f"{type(exc).__name__}: {exc}", "".join(traceback.format_exception(exc)))
+        return
     finally:
         watchdog.fuzzing = False
         signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -612,7 +620,7 @@ def _loop(
         for w in alive:
             if w.finished:
                 continue
-            if options.exitfirst and any(x.findings for x in workers):
+            if (options.exitfirst and any(x.findings for x in workers)) or result.internal:
                 _interrupt(w)
             if not w.ready and now - start > IMPORT_TIMEOUT:
                 result.error = f"importing {options.target!r} did not finish within {IMPORT_TIMEOUT:g}s"
@@ -656,6 +664,11 @@ def _drain(w: _Worker, result: RunResult) -> None:
         elif kind == "fatal":
             finding = message[2]
             w.findings.setdefault(finding.key, finding)
+            w.finished = True
+        elif kind == "internal":
+            result.error = f"internal error in worker {w.index}: {message[2]} (please report it; --debug shows the traceback)"
+            result.error_detail = message[3]
+            result.internal = True
             w.finished = True
         elif kind == "usage":
             result.error = message[2]

@@ -6,7 +6,7 @@ Commands: ``run`` (fuzz an app in supervised worker processes, see
 module parses options and renders; the engine lives elsewhere.
 
 Exit status: 0 no finding, 1 at least one finding, 2 usage error or bad
-input, 130 interrupted (Ctrl-C).
+input, 3 internal error of asgifuzz, 130 interrupted (Ctrl-C).
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ __all__ = ("build_parser", "main")
 EXIT_OK = 0
 EXIT_FINDINGS = 1
 EXIT_USAGE = 2
+EXIT_INTERNAL = 3
 EXIT_INTERRUPTED = 130
 
 DEFAULT_DATABASE = os.path.join(".asgifuzz", "examples")
@@ -58,7 +59,8 @@ a few seconds.  Workers share one Hypothesis example database (--database), so
 a rerun replays the failing examples of earlier runs first.
 
 exit status: 0 no finding, 1 at least one finding, 2 usage error or bad input,
-130 interrupted (what was found so far is printed and saved)
+3 internal error of asgifuzz, 130 interrupted (what was found so far is printed
+and saved)
 """
 
 EPILOG_DEMO = """examples:
@@ -306,6 +308,9 @@ def _run(args: argparse.Namespace, *, target: str, app_dir: str | None, demo: bo
     if result.error is not None:
         if args.debug and result.error_detail:
             print(result.error_detail.rstrip(), file=sys.stderr)
+        if result.internal:
+            print(f"asgifuzz: {result.error}", file=sys.stderr)
+            return EXIT_INTERNAL
         raise UsageError(result.error)
 
     findings = result.findings
