@@ -24,12 +24,16 @@ from asgifuzz import INVARIANTS
 APPS = str(Path(__file__).parent / "cli_apps")
 
 
-def asgifuzz(tmp_path: Path, *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+def asgifuzz(
+    tmp_path: Path, *args: str, timeout: float = 60, cwd: Path | None = None, pythonpath: str | None = None
+) -> subprocess.CompletedProcess[str]:
     env = dict(os.environ, COLUMNS="120")
     env.pop("PYTHONPATH", None)
+    if pythonpath is not None:
+        env["PYTHONPATH"] = pythonpath
     return subprocess.run(
         [sys.executable, "-m", "asgifuzz", *args],
-        cwd=tmp_path,
+        cwd=cwd or tmp_path,
         capture_output=True,
         text=True,
         timeout=timeout,
@@ -235,6 +239,35 @@ class TestRobustness:
         assert "interrupted" in out
         assert "duplicate-response-start" in out
         assert list((tmp_path / "corpus").glob("duplicate-response-start-*.json"))
+
+
+    def test_a_failure_of_asgifuzz_itself_is_an_internal_error_not_a_finding(self, tmp_path: Path) -> None:
+        # Break the engine (not the app); only the workers search, the parent supervises.
+        hook = tmp_path / "hook"
+        hook.mkdir()
+        (hook / "sitecustomize.py").write_text(
+            "import asgifuzz._api\n"
+            "def broken(*args, **kwargs):\n"
+            "    raise RuntimeError('simulated engine failure')\n"
+            "asgifuzz._api.search = broken\n"
+        )
+        proc = asgifuzz(
+            tmp_path, "run", "cliapps:ok", "--app-dir", APPS, "--max-examples", "20", "--json", pythonpath=str(hook)
+        )
+        assert proc.returncode == 3, proc.stderr
+        assert proc.stdout == ""
+        assert "internal error" in proc.stderr and "simulated engine failure" in proc.stderr
+        assert "Traceback" not in proc.stderr
+
+    def test_runs_from_inside_a_source_checkout(self, tmp_path: Path) -> None:
+        # ``python -m asgifuzz`` in the checkout imports ./asgifuzz, not the install.
+        root = Path(__file__).resolve().parent.parent
+        proc = asgifuzz(
+            tmp_path, "run", "cliapps:ok", "--app-dir", APPS, "--max-examples", "20", "--json",
+            "--database", str(tmp_path / "db"), cwd=root,
+        )  # fmt: skip
+        assert proc.returncode == 0, proc.stderr
+        assert json.loads(proc.stdout)["examples"] >= 20
 
 
 class TestTerminal:
