@@ -57,7 +57,7 @@ from asgifuzz._errors import (
     TaskLeak,
     Violation,
 )
-from asgifuzz._finding import Finding, TraceEvent, exception_site
+from asgifuzz._finding import Finding, TraceEvent, exception_site, exception_text
 from asgifuzz._oracles import ResponseChecker
 from asgifuzz._probe import PlantedError, Probe, install_probe
 from asgifuzz._profiles import ServerProfile, get_profile
@@ -527,7 +527,7 @@ class Connection:
                 self._tracking = False
                 detail = self.app_end
                 if self.app_exc is not None:
-                    detail = f"raised {type(self.app_exc).__name__}: {self.app_exc}"
+                    detail = f"raised {exception_text(self.app_exc)}"
                 self.record("app", self.app_end, None, detail)
                 self._notify()
 
@@ -654,7 +654,7 @@ class Connection:
                 why = "after the client disconnected" if self.disconnected else "while the client was connected"
                 self.find(
                     invariant,
-                    f"{type(leaf).__name__}: {leaf} escaped the app {why}",
+                    f"{exception_text(leaf)} escaped the app {why}",
                     where=exception_site(leaf),
                     exception=leaf,
                 )

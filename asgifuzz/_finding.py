@@ -88,6 +88,12 @@ class Finding:
         return "".join(traceback.format_exception(self.exception)).rstrip()
 
 
+def exception_text(exc: BaseException) -> str:
+    """``Type: message``, or just ``Type`` for a bare ``assert`` and the like."""
+    text = str(exc)
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
 def exception_site(exc: BaseException) -> str:
     """'file:line' where ``exc`` was raised (innermost frame)."""
     tb = exc.__traceback__
