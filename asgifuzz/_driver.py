@@ -174,11 +174,40 @@ def _copy_message(message: object) -> dict[str, Any] | None:
     return out
 
 
-def _caller_site() -> str:
-    """'file:line' of the first frame outside asgifuzz that called into us."""
+#: asgifuzz's own modules that are app code (frames there are the app's).
+_APP_MODULES = ("endpoints.py", "demo.py")
+
+
+def _engine_frame(frame: Any) -> bool:
+    filename = frame.f_code.co_filename
+    return bool(filename.startswith(_PACKAGE_DIR) and not filename.endswith(_APP_MODULES))
+
+
+def _forwards(frame: Any, message: object) -> bool:
+    """The frame is a ``send`` wrapper that got ``message`` as an argument and passes it on."""
+    code = frame.f_code
+    names = code.co_varnames[: code.co_argcount + code.co_kwonlyargcount]
+    return any(frame.f_locals.get(name) is message for name in names)
+
+
+def _caller_site(message: object = None) -> str:
+    """'file:line' of the first frame outside asgifuzz that called into us.
+
+    With ``message``, pass-through ``send`` wrappers (Starlette's
+    ``ServerErrorMiddleware._send`` and the like) are skipped, so the site is
+    the code that produced the message, not the outermost wrapper.
+    """
     frame: Any = sys._getframe(2)
-    while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE_DIR):
+    while frame is not None and _engine_frame(frame):
         frame = frame.f_back
+    if message is not None:
+        while frame is not None and frame.f_back is not None and _forwards(frame, message):
+            outer = frame.f_back
+            while outer is not None and _engine_frame(outer):
+                outer = outer.f_back
+            if outer is None:
+                break
+            frame = outer
     if frame is None:
         return ""
     from asgifuzz._finding import _short
@@ -457,7 +486,7 @@ class Connection:
     # --------------------------------------------------------------- send
 
     async def send(self, message: Any) -> None:
-        where = _caller_site()
+        where = _caller_site(message)
         copy = _copy_message(message)
         if self.latency:
             import anyio
@@ -527,7 +556,7 @@ class Connection:
                 self._tracking = False
                 detail = self.app_end
                 if self.app_exc is not None:
-                    detail = f"raised {exception_text(self.app_exc)}"
+                    detail = exception_text(self.app_exc)
                 self.record("app", self.app_end, None, detail)
                 self._notify()
 

@@ -105,8 +105,13 @@ def exception_site(exc: BaseException) -> str:
     return f"{_short(code.co_filename)}:{tb.tb_lineno}"
 
 
+_OWN_DIR = __file__.rsplit("/", 1)[0] + "/"
+
+
 def _short(filename: str) -> str:
     for marker in ("site-packages/", "dist-packages/"):
         if marker in filename:
             return filename.split(marker, 1)[1]
+    if filename.startswith(_OWN_DIR):  # asgifuzz's endpoints and demo, even from an editable install
+        return "asgifuzz/" + filename[len(_OWN_DIR) :]
     return filename

@@ -200,3 +200,24 @@ def test_exceptions_that_only_signal_the_disconnect_are_not_findings() -> None:
     out = run_case(reads_body, scope=SCOPE, body=b"hello world", source=[Chunk(3), Run(), Disconnect()])
     assert out.app_end == "raised"
     assert out.findings == []
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_finding_points_at_the_code_that_sent_not_at_pass_through_send_wrappers(backend: str) -> None:
+    async def double_start(scope: Any, receive: Any, send: Any) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.start", "status": 500, "headers": []})  # the culprit
+
+    def pass_through(app: Any) -> Any:
+        async def wrapped(scope: Any, receive: Any, send: Any) -> None:
+            async def forward(message: Any) -> None:
+                await send(message)
+
+            await app(scope, receive, forward)
+
+        return wrapped
+
+    culprit = double_start.__code__.co_firstlineno + 2
+    out = run_case(pass_through(pass_through(double_start)), scope=SCOPE, body=b"hello world", source=[], backend=backend)
+    (finding,) = [f for f in out.findings if f.code == "duplicate-response-start"]
+    assert finding.where == f"{__file__}:{culprit}"
