@@ -59,6 +59,22 @@ def _headers_problem(headers: object) -> str | None:
     return None
 
 
+def _links_problem(links: object) -> str | None:
+    """``links`` of an early hint: each becomes a ``Link:`` header line."""
+    if isinstance(links, str | bytes | bytearray | Mapping):
+        return f"'links' must be a list of byte strings, got {type(links).__name__}"
+    try:
+        items = list(links)  # type: ignore[call-overload]
+    except TypeError:
+        return f"'links' must be iterable, got {links!r}"
+    for link in items:
+        if not isinstance(link, bytes | bytearray):
+            return f"link {link!r} must be bytes"
+        if _BAD_VALUE.search(link):
+            return f"link {bytes(link)!r} has a control byte (CR, LF or NUL)"
+    return None
+
+
 def _header_values(headers: object, wanted: bytes) -> list[bytes]:
     out: list[bytes] = []
     try:
@@ -129,6 +145,10 @@ class ResponseChecker:
                 problems.append((InvalidBody, f"pathsend 'path' must be an absolute str, got {path!r}"))
         elif mtype == "http.response.debug":
             self.debug_sent = True
+        elif mtype == "http.response.early_hint":
+            problem = _links_problem(message.get("links", []))
+            if problem:
+                problems.append((InvalidHeaders, f"early hint: {problem}"))
         elif mtype == "http.response.trailers" and "headers" in message:
             problem = _headers_problem(message["headers"])
             if problem:
@@ -154,6 +174,10 @@ class ResponseChecker:
         if problem:
             problems.append((InvalidHeaders, problem))
             return problems
+        types = _header_values(headers, b"content-type")
+        if len(types) > 1:
+            # RFC 9110 8.3: a singleton field; clients pick one at random.
+            problems.append((InvalidHeaders, f"Content-Type was set {len(types)} times: {types!r}"))
         lengths = _header_values(headers, b"content-length")
         if lengths:
             values = {v.strip() for v in lengths}

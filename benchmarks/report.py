@@ -50,7 +50,7 @@ def check_targets(doc: dict[str, Any]) -> list[dict[str, Any]]:
             out.append(
                 {
                     "target": "(same, current RSS from a fifth of the run to its end: after Hypothesis's rounds "
-                    "reached their 2000-example size)",
+                    "reached their full size)",
                     "measured": f"{memory['steady_growth']:+.1%}",
                     "met": memory["steady_growth"] < 0.2,
                 }

@@ -57,7 +57,7 @@ class MemoryResult:
     rss_end_mib: float
     growth: float
     #: Growth of the current RSS from the sample at a fifth of the run to the
-    #: last one: Hypothesis's rounds grow to 2000 examples in the first tens
+    #: last one: Hypothesis's rounds grow to full size (MAX_ROUND examples) in the first tens
     #: of seconds and hold their state for a round, so this is the leak rate.
     steady_growth: float | None
     samples: list[tuple[float, int, float]] = field(default_factory=list)

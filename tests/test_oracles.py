@@ -94,3 +94,39 @@ def test_findings_are_deduplicated_and_shrunk() -> None:
     assert finding.case is not None
     assert finding.case.message_count <= 2
     assert finding.hits >= 1
+
+
+def _problems(scope: dict[str, Any], *messages: dict[str, Any]) -> list[tuple[str, str]]:
+    from asgifuzz._oracles import ResponseChecker
+
+    checker = ResponseChecker(scope)
+    return [(invariant.code, text) for message in messages for invariant, text in checker.check(message)]
+
+
+EARLY_HINTS = {"method": "GET", "extensions": {"http.response.early_hint": {}}}
+START = {"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"text/plain")]}
+
+
+@pytest.mark.parametrize(
+    ("links", "expected"),
+    [
+        ([b'</style.css>; rel=preload; as=style'], None),
+        ("</style.css>; rel=preload", "'links' must be a list of byte strings, got str"),
+        (["</style.css>; rel=preload"], "must be bytes"),
+        ([b"</a>\r\nSet-Cookie: x=1"], "control byte"),
+    ],
+)
+def test_early_hint_links_are_checked(links: Any, expected: str | None) -> None:
+    problems = _problems(EARLY_HINTS, {"type": "http.response.early_hint", "links": links}, START)
+    if expected is None:
+        assert problems == []
+    else:
+        ((code, text),) = problems
+        assert code == "invalid-headers" and expected in text
+
+
+def test_content_type_twice_is_invalid_headers() -> None:
+    twice = {**START, "headers": [(b"content-type", b"text/plain"), (b"content-type", b"application/json")]}
+    ((code, text),) = _problems({"method": "GET"}, twice)
+    assert code == "invalid-headers" and "Content-Type was set 2 times" in text
+    assert _problems({"method": "GET"}, START) == []
