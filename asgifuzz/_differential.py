@@ -109,12 +109,12 @@ def compare_outcomes(stack: Outcome, bare: Outcome, *, instrumented: bool, sse: 
                 found.append((BackgroundTaskLost, f"background task {name!r} {state} behind the stack", name))
                 continue
             bare_after = (
-                bare.response.complete_seq is not None
+                bare.response.delivered_seq is not None
                 and bg.started is not None
-                and bare.response.complete_seq < bg.started
+                and bare.response.delivered_seq < bg.started
             )
             if bare_after and sbg is not None and sbg.started is not None:
-                done = stack.response.complete_seq
+                done = stack.response.delivered_seq
                 if done is None or sbg.started < done:
                     found.append(
                         (
@@ -147,7 +147,9 @@ def compare_outcomes(stack: Outcome, bare: Outcome, *, instrumented: bool, sse: 
                         )
                     )
                     break
-    if bare.response.complete and not stack.response.complete and not disconnected:
+    # By HTTP framing, not ASGI: with the declared Content-Length delivered the
+    # client has the whole response even if the stack never sent more_body=False.
+    if bare.response.delivered_seq is not None and stack.response.delivered_seq is None and not disconnected:
         found.append(
             (
                 ResponseLostBehindStack,

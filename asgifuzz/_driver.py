@@ -124,6 +124,11 @@ class ClientView:
     chunks: list[tuple[int, bytes]] = field(default_factory=list)
     start_seq: int | None = None
     complete_seq: int | None = None
+    #: When the client had the whole response by HTTP framing: the final
+    #: body message, or earlier once the declared Content-Length arrived
+    #: (or at the start for HEAD, 204 and 304).  A server then has nothing
+    #: left to send, even if the ASGI response never formally ended.
+    delivered_seq: int | None = None
     pathsend: str | None = None
 
     @property
@@ -521,8 +526,17 @@ class Connection:
                 view.chunks.append((seq, bytes(body)))
         elif mtype == "http.response.pathsend":
             view.pathsend = message.get("path")
+        if view.delivered_seq is None and view.start_seq is not None and not self.checker.trailers_declared:
+            if self.scope.get("method") == "HEAD" or view.status in (204, 304):
+                view.delivered_seq = view.start_seq
+            else:
+                length = view.header(b"content-length")
+                if length is not None and length.strip().isdigit() and len(view.body) >= int(length):
+                    view.delivered_seq = seq
         if self.checker.complete and view.complete_seq is None:
             view.complete_seq = seq
+            if view.delivered_seq is None:
+                view.delivered_seq = seq
             self._add_queue_disconnect()
             self._notify()
 

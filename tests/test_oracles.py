@@ -130,3 +130,40 @@ def test_content_type_twice_is_invalid_headers() -> None:
     ((code, text),) = _problems({"method": "GET"}, twice)
     assert code == "invalid-headers" and "Content-Type was set 2 times" in text
     assert _problems({"method": "GET"}, START) == []
+
+
+
+def _withholds_the_end(*, keep_length: bool) -> Any:
+    """Forwards everything but the final ``more_body=False`` (as BaseHTTPMiddleware
+    did in 0.45.3 when the endpoint's background task raised)."""
+
+    def factory(app: Any) -> Any:
+        async def middleware(scope: Any, receive: Any, send: Any) -> None:
+            async def forward(message: Any) -> None:
+                if message["type"] == "http.response.start" and not keep_length:
+                    headers = [(n, v) for n, v in message["headers"] if n.lower() != b"content-length"]
+                    message = {**message, "headers": headers}
+                if message["type"] == "http.response.body" and not message.get("more_body", False):
+                    message = {**message, "more_body": True}
+                await send(message)
+
+            await app(scope, receive, forward)
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+        factory.__name__ = middleware.__name__ = f"withholds_end_keep_length_{keep_length}"
+        return middleware
+
+    return factory
+
+
+@pytest.mark.parametrize("backend", ["asyncio", "trio"])
+@pytest.mark.parametrize("keep_length", [True, False])
+def test_response_lost_is_judged_by_http_framing(backend: str, keep_length: bool) -> None:
+    # The endpoint answers, then its background task raises (on purpose): the
+    # stack never sends the end.  With Content-Length delivered the client has
+    # the whole response (not lost); without it the client sees a truncated one.
+    result = fuzz(
+        middleware=[_withholds_the_end(keep_length=keep_length)], endpoints=["background_async_raises"],
+        backend=backend, max_examples=100, seed=2, checks=["response-lost-behind-stack"],  # type: ignore[arg-type]
+    )  # fmt: skip
+    assert {f.code for f in result.findings} == (set() if keep_length else {"response-lost-behind-stack"})
