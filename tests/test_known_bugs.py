@@ -12,6 +12,9 @@ is gone on the release that fixed it:
   1.7.0): behind BaseHTTPMiddleware a response's background task starts
   before the client has the last byte, contrary to Starlette's documented
   contract.  Present from 0.21 to 1.6.0 (0.38.3 here), gone in the newest.
+  Confirmed under uvicorn on loopback with an ordinary fast client: behind
+  the five layers the background task starts before uvicorn gets the last
+  body message; with no middleware it starts after.
 """
 
 from __future__ import annotations
@@ -78,3 +81,58 @@ def test_background_before_response_gone_on_newest_starlette(backend: str) -> No
     result = asgifuzz.fuzz(seedapp.app, seed=3, backend=backend, checks=BACKGROUND_CHECKS)  # type: ignore[arg-type]
     assert result.examples == 1000
     assert result.findings == []
+
+
+UVICORN_ORDER = """
+import json, socket, threading, time
+import uvicorn
+from starlette.applications import Starlette
+from starlette.background import BackgroundTask
+from starlette.middleware import Middleware
+from starlette.responses import PlainTextResponse
+from starlette.routing import Route
+from seedapp import PassThrough
+
+events = []
+
+async def note_background():
+    events.append("background-started")
+
+async def home(request):
+    return PlainTextResponse("hello world", background=BackgroundTask(note_background))
+
+inner = Starlette(routes=[Route("/", home)], middleware=[Middleware(PassThrough)] * {layers})
+
+async def app(scope, receive, send):  # sees what uvicorn's send() gets
+    async def logged(message):
+        if message["type"] == "http.response.body" and not message.get("more_body", False):
+            events.append("server-got-last-body")
+        await send(message)
+    await inner(scope, receive, logged)
+
+server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="critical", lifespan="off"))
+thread = threading.Thread(target=server.run, daemon=True)
+thread.start()
+deadline = time.monotonic() + 10
+while not server.started and time.monotonic() < deadline:
+    time.sleep(0.02)
+client = socket.create_connection(("127.0.0.1", server.servers[0].sockets[0].getsockname()[1]))
+client.sendall(b"GET / HTTP/1.1\\r\\nHost: test\\r\\n\\r\\n")
+deadline = time.monotonic() + 10
+while len(events) < 2 and time.monotonic() < deadline:
+    time.sleep(0.02)
+client.close()
+server.should_exit = True
+thread.join(10)
+print(json.dumps(events))
+"""
+
+
+@pytest.mark.parametrize(("layers", "expected"), [
+    (0, ["server-got-last-body", "background-started"]),
+    (5, ["background-started", "server-got-last-body"]),
+])  # fmt: skip
+def test_background_before_response_confirmed_under_uvicorn_on_0_38_3(layers: int, expected: list[str]) -> None:
+    proc = run_in("starlette-0.38.3", UVICORN_ORDER.format(layers=layers), timeout=120)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert json.loads(proc.stdout.strip().splitlines()[-1]) == expected
