@@ -85,7 +85,16 @@ class Finding:
             return ""
         if isinstance(self.exception, RemoteException):
             return self.exception.text.rstrip()
-        return "".join(traceback.format_exception(self.exception)).rstrip()
+        exc = self.exception
+        # Start at the app: the first frames are the fake server calling it.
+        tb = exc.__traceback__
+        while tb is not None and tb.tb_next is not None and _engine_file(tb.tb_frame.f_code.co_filename):
+            tb = tb.tb_next
+        # anyio/Starlette re-raise a group's only exception from inside the
+        # group ("collapse_excgroups"): the group adds nothing but noise.
+        context = exc.__context__
+        chain = not (isinstance(context, BaseExceptionGroup) and exc in context.exceptions)
+        return "".join(traceback.format_exception(type(exc), exc, tb, chain=chain)).rstrip()
 
 
 def exception_text(exc: BaseException) -> str:
@@ -106,6 +115,10 @@ def exception_site(exc: BaseException) -> str:
 
 
 _OWN_DIR = __file__.rsplit("/", 1)[0] + "/"
+
+
+def _engine_file(filename: str) -> bool:
+    return filename.startswith(_OWN_DIR) and not filename.endswith(("endpoints.py", "demo.py"))
 
 
 def _short(filename: str) -> str:

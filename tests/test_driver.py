@@ -221,3 +221,19 @@ def test_a_finding_points_at_the_code_that_sent_not_at_pass_through_send_wrapper
     out = run_case(pass_through(pass_through(double_start)), scope=SCOPE, body=b"hello world", source=[], backend=backend)
     (finding,) = [f for f in out.findings if f.code == "duplicate-response-start"]
     assert finding.where == f"{__file__}:{culprit}"
+
+
+def test_exception_text_starts_at_the_app_and_drops_collapsed_groups() -> None:
+    async def boom(scope: Any, receive: Any, send: Any) -> None:
+        error = RuntimeError("boom")
+        try:
+            raise ExceptionGroup("unhandled errors in a TaskGroup", [error])
+        except ExceptionGroup:
+            raise error  # noqa: B904 - re-raised inside the group, as collapse_excgroups does
+
+    out = run_case(boom, scope=SCOPE, body=b"hello world", source=[])
+    (finding,) = [f for f in out.findings if f.code == "app-raised"]
+    text = finding.exception_text()
+    assert text.startswith("Traceback (most recent call last):")
+    assert "asgifuzz/_driver.py" not in text and "During handling" not in text
+    assert ", in boom" in text and text.endswith("RuntimeError: boom")
