@@ -57,7 +57,7 @@ from asgifuzz._errors import (
     TaskLeak,
     Violation,
 )
-from asgifuzz._finding import Finding, TraceEvent, exception_site, exception_text
+from asgifuzz._finding import Finding, TraceEvent, _engine_file, exception_site, exception_text
 from asgifuzz._oracles import ResponseChecker
 from asgifuzz._probe import PlantedError, Probe, install_probe
 from asgifuzz._profiles import ServerProfile, get_profile
@@ -124,12 +124,11 @@ class ClientView:
     chunks: list[tuple[int, bytes]] = field(default_factory=list)
     start_seq: int | None = None
     complete_seq: int | None = None
-    #: When the client had the whole response by HTTP framing: the final
-    #: body message, or earlier once the declared Content-Length arrived
-    #: (or at the start for HEAD, 204 and 304).  A server then has nothing
-    #: left to send, even if the ASGI response never formally ended.
-    delivered_seq: int | None = None
     pathsend: str | None = None
+    #: The request was HEAD (the response has no body to wait for).
+    head: bool = False
+    #: The start message declared trailers (the response ends with them).
+    trailers: bool = False
 
     @property
     def body(self) -> bytes:
@@ -138,6 +137,31 @@ class ClientView:
     @property
     def complete(self) -> bool:
         return self.complete_seq is not None
+
+    @property
+    def delivered_seq(self) -> int | None:
+        """When the client had the whole response by HTTP framing.
+
+        The final body message, or earlier once the declared Content-Length
+        arrived (at the start for HEAD, 204 and 304): a server then has
+        nothing left to send, even if the ASGI response never formally ended.
+        """
+        if self.start_seq is None or self.trailers:
+            return self.complete_seq
+        if self.head or self.status in (204, 304):
+            return self.start_seq
+        length = self.header(b"content-length")
+        if length is None or not length.strip().isdigit():
+            return self.complete_seq
+        need = int(length)
+        if need == 0:
+            return self.start_seq
+        got = 0
+        for seq, chunk in self.chunks:
+            got += len(chunk)
+            if got >= need:
+                return seq
+        return self.complete_seq
 
     def header(self, name: bytes) -> bytes | None:
         for n, v in self.headers:
@@ -179,13 +203,8 @@ def _copy_message(message: object) -> dict[str, Any] | None:
     return out
 
 
-#: asgifuzz's own modules that are app code (frames there are the app's).
-_APP_MODULES = ("endpoints.py", "demo.py")
-
-
 def _engine_frame(frame: Any) -> bool:
-    filename = frame.f_code.co_filename
-    return bool(filename.startswith(_PACKAGE_DIR) and not filename.endswith(_APP_MODULES))
+    return _engine_file(frame.f_code.co_filename)
 
 
 def _forwards(frame: Any, message: object) -> bool:
@@ -318,7 +337,7 @@ class Connection:
         self.trace: list[TraceEvent] = []
         self.findings: list[Finding] = []
         self.probe = Probe(record=self._probe_record)
-        self.response = ClientView()
+        self.response = ClientView(head=scope.get("method") == "HEAD")
         self.checker = ResponseChecker(scope)
         # client side
         self.delivered = 0
@@ -520,23 +539,15 @@ class Connection:
             view.status = message.get("status")
             view.headers = [(bytes(n), bytes(v)) for n, v in message.get("headers", [])]
             view.start_seq = seq
+            view.trailers = bool(message.get("trailers", False))
         elif mtype == "http.response.body":
             body = message.get("body", b"")
             if body:
                 view.chunks.append((seq, bytes(body)))
         elif mtype == "http.response.pathsend":
             view.pathsend = message.get("path")
-        if view.delivered_seq is None and view.start_seq is not None and not self.checker.trailers_declared:
-            if self.scope.get("method") == "HEAD" or view.status in (204, 304):
-                view.delivered_seq = view.start_seq
-            else:
-                length = view.header(b"content-length")
-                if length is not None and length.strip().isdigit() and len(view.body) >= int(length):
-                    view.delivered_seq = seq
         if self.checker.complete and view.complete_seq is None:
             view.complete_seq = seq
-            if view.delivered_seq is None:
-                view.delivered_seq = seq
             self._add_queue_disconnect()
             self._notify()
 

@@ -118,6 +118,7 @@ _OWN_DIR = __file__.rsplit("/", 1)[0] + "/"
 
 
 def _engine_file(filename: str) -> bool:
+    """A file of asgifuzz's engine; its endpoints and demo are app code."""
     return filename.startswith(_OWN_DIR) and not filename.endswith(("endpoints.py", "demo.py"))
 
 

@@ -57,7 +57,7 @@ from typing import Any, NoReturn
 
 from asgifuzz._case import Case
 from asgifuzz._errors import AppHang, EventLoopBlocked, ProcessExited, UsageError, Violation
-from asgifuzz._finding import Finding, RemoteException, TraceEvent
+from asgifuzz._finding import Finding, RemoteException, TraceEvent, exception_text
 
 __all__ = ("RunOptions", "RunResult", "Snapshot", "portable_finding", "supervise")
 
@@ -471,7 +471,7 @@ def _worker_main(index: int, options: RunOptions, max_examples: int, seed: int, 
         # The driver turns everything the app raises into findings, so what
         # reaches here is asgifuzz's own failure: never a finding about the app.
         watchdog.fuzzing = False
-        channel.send("internal", index, f"{type(exc).__name__}: {exc}", "".join(traceback.format_exception(exc)))
+        channel.send("internal", index, exception_text(exc), "".join(traceback.format_exception(exc)))
         return
     finally:
         watchdog.fuzzing = False

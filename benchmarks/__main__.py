@@ -35,7 +35,7 @@ class Budget:
 
 
 FULL = Budget(
-    throughput=2.0, rounds=2, seeds=10, ttb_backends=("asyncio", "trio"), scale=20.0, memory=300.0, profile=5.0
+    throughput=2.0, rounds=3, seeds=10, ttb_backends=("asyncio", "trio"), scale=20.0, memory=300.0, profile=5.0
 )
 QUICK = Budget(
     throughput=0.3,

@@ -240,7 +240,6 @@ class TestRobustness:
         assert "duplicate-response-start" in out
         assert list((tmp_path / "corpus").glob("duplicate-response-start-*.json"))
 
-
     def test_a_failure_of_asgifuzz_itself_is_an_internal_error_not_a_finding(self, tmp_path: Path) -> None:
         # Break the engine (not the app); only the workers search, the parent supervises.
         hook = tmp_path / "hook"

@@ -26,19 +26,14 @@ import asgifuzz
 uvicorn = pytest.importorskip("uvicorn")
 pytest.importorskip("starlette")
 
+from seedapp import PassThrough  # noqa: E402
 from starlette.applications import Starlette  # noqa: E402
 from starlette.middleware import Middleware  # noqa: E402
-from starlette.middleware.base import BaseHTTPMiddleware  # noqa: E402
 from starlette.responses import PlainTextResponse  # noqa: E402
 from starlette.routing import Route  # noqa: E402
 
 POLLS = 10
 POLL_EVERY = 0.2
-
-
-class PassThrough(BaseHTTPMiddleware):
-    async def dispatch(self, request: Any, call_next: Any) -> Any:
-        return await call_next(request)
 
 
 class PureASGIPassThrough:
