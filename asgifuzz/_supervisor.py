@@ -290,6 +290,11 @@ def _fatal_finding(
     return portable_finding(finding)
 
 
+# The watchdog ends the worker with the real os._exit: through the hook
+# below, its own exit would be reported as the app calling os._exit.
+_REAL_EXIT = os._exit
+
+
 class _Watchdog(threading.Thread):
     """Heartbeats, and the watchdog for a blocked event loop (see the module docstring)."""
 
@@ -337,7 +342,7 @@ class _Watchdog(threading.Thread):
                 f"the event loop is blocked in {frame.f_code.co_name}() at {where}",
             )
             self.channel.send("fatal", self.index, finding)
-            os._exit(0)
+            _REAL_EXIT(0)
 
     def _idle_hang(self, conn: Any, stuck: float) -> None:
         """The loop waited ``stuck`` seconds for something that never came (a worker thread)."""
@@ -357,7 +362,7 @@ class _Watchdog(threading.Thread):
             f"no progress for {stuck:.0f}s",
         )
         self.channel.send("fatal", self.index, finding)
-        os._exit(0)
+        _REAL_EXIT(0)
 
 
 def _snapshot_stats(stats: Any) -> Snapshot | None:
@@ -377,8 +382,6 @@ def _snapshot_stats(stats: Any) -> Snapshot | None:
 
 
 def _hook_os_exit(index: int, channel: _Channel, watchdog: _Watchdog) -> Callable[[int], NoReturn]:
-    real_exit = os._exit
-
     def exit_hook(status: int) -> NoReturn:
         try:
             if watchdog.fuzzing:
@@ -396,10 +399,10 @@ def _hook_os_exit(index: int, channel: _Channel, watchdog: _Watchdog) -> Callabl
                 )
                 channel.send("fatal", index, finding)
         finally:
-            real_exit(status)
+            _REAL_EXIT(status)
 
     os._exit = exit_hook
-    return real_exit
+    return _REAL_EXIT
 
 
 def _worker_main(index: int, options: RunOptions, max_examples: int, seed: int, deadline: float | None,
@@ -640,7 +643,9 @@ def _loop(
 
 
 def _drain(w: _Worker, result: RunResult) -> None:
-    while True:
+    # After ``fatal``/``done`` the worker's story is over: the first fatal
+    # finding is the cause, anything later is its echo.
+    while not w.finished:
         try:
             if not w.reader.poll():
                 return
