@@ -223,7 +223,9 @@ class TestRobustness:
         start = time.monotonic()
         status, doc = run_json(tmp_path, "cliapps:ok", "--max-examples", "100000000", "--max-time", "2")
         assert status == 0
-        assert time.monotonic() - start < 8
+        # 2 s of fuzzing, worker start-up, and at most STOP_GRACE + KILL_GRACE
+        # (5 s) to stop: unbounded, it would run into the 60 s timeout.
+        assert time.monotonic() - start < 12
         assert doc["examples"] > 0
 
     def test_ctrl_c_prints_what_was_found_saves_the_corpus_and_exits_130(self, tmp_path: Path) -> None:
