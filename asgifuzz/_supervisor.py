@@ -381,7 +381,7 @@ def _snapshot_stats(stats: Any) -> Snapshot | None:
         return None
 
 
-def _hook_os_exit(index: int, channel: _Channel, watchdog: _Watchdog) -> Callable[[int], NoReturn]:
+def _hook_os_exit(index: int, channel: _Channel, watchdog: _Watchdog) -> None:
     def exit_hook(status: int) -> NoReturn:
         try:
             if watchdog.fuzzing:
@@ -402,7 +402,6 @@ def _hook_os_exit(index: int, channel: _Channel, watchdog: _Watchdog) -> Callabl
             _REAL_EXIT(status)
 
     os._exit = exit_hook
-    return _REAL_EXIT
 
 
 def _worker_main(index: int, options: RunOptions, max_examples: int, seed: int, deadline: float | None,
