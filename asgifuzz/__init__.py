@@ -5,10 +5,11 @@ chunking, client disconnects at any point, scheduler interleavings and
 virtual time, checks ASGI invariants at every step, and shrinks every
 finding to a minimal replayable case.
 
-Layers (each imports only those above it): ``_types``/``_errors`` <- ``_spec``
-<- ``_oracles`` <- ``_driver`` (anyio) <- ``_differential`` <- ``_machine``
-(Hypothesis) <- ``_api`` <- ``cli`` / ``pytest_plugin``.  Importing
-``asgifuzz`` itself is cheap: heavy members load on first use.
+Layers (each imports only those above it; docs/architecture.md draws them):
+``_errors``/``_types`` <- ``checks.invariants`` <- ``spec`` (pure state tables)
+<- ``checks`` (pure) <- ``server`` (anyio: the fake server) <- ``_targets`` <-
+``_search`` (Hypothesis) <- ``_api`` <- ``report`` <- ``cli`` / ``pytest_plugin``.
+Importing ``asgifuzz`` itself is cheap: heavy members load on first use.
 """
 
 from __future__ import annotations
@@ -17,18 +18,19 @@ import os as _os
 from typing import TYPE_CHECKING, Any
 
 from asgifuzz._errors import (
-    INVARIANTS as INVARIANTS,
     ASGIFuzzError as ASGIFuzzError,
     CorpusError as CorpusError,
     UsageError as UsageError,
     Violation as Violation,
 )
+from asgifuzz.checks.invariants import INVARIANTS as INVARIANTS, Invariant as Invariant
 
 if TYPE_CHECKING:
     from asgifuzz._api import fuzz as fuzz
     from asgifuzz._case import Case as Case
-    from asgifuzz._driver import replay as replay, run_case as run_case
+    from asgifuzz._config import Settings as Settings
     from asgifuzz._finding import Finding as Finding
+    from asgifuzz.server.driver import replay as replay, run_case as run_case
 
 __version__ = "0.1.0"
 
@@ -49,6 +51,8 @@ __all__ = (
     "Case",
     "CorpusError",
     "Finding",
+    "Invariant",
+    "Settings",
     "UsageError",
     "Violation",
     "__version__",
@@ -60,8 +64,9 @@ __all__ = (
 _LAZY = {
     "fuzz": "asgifuzz._api",
     "Case": "asgifuzz._case",
-    "replay": "asgifuzz._driver",
-    "run_case": "asgifuzz._driver",
+    "Settings": "asgifuzz._config",
+    "replay": "asgifuzz.server.driver",
+    "run_case": "asgifuzz.server.driver",
     "Finding": "asgifuzz._finding",
 }
 

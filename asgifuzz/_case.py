@@ -10,9 +10,10 @@ the same script through the bare endpoint and through the stack).
 from __future__ import annotations
 
 import base64
-from dataclasses import dataclass, field
-from typing import Any, Literal
+from dataclasses import dataclass
+from typing import Any
 
+from asgifuzz._config import Backend
 from asgifuzz._errors import CorpusError
 
 __all__ = (
@@ -25,6 +26,9 @@ __all__ = (
     "Run",
     "action_from_json",
     "action_to_json",
+    "case_from_json",
+    "case_to_json",
+    "describe_action",
 )
 
 
@@ -62,7 +66,6 @@ class Latency:
 
 
 Action = Chunk | Disconnect | Run | Advance | Latency
-Backend = Literal["asyncio", "trio"]
 
 
 def action_to_json(action: Action) -> dict[str, Any]:
@@ -136,7 +139,6 @@ class Case:
     differential: bool = False
     #: Composed stacks: indices into the target's middleware, outermost first.
     stack: tuple[int, ...] = ()
-    extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def message_count(self) -> int:
@@ -213,3 +215,67 @@ def scope_from_json(obj: object, where: str) -> dict[str, Any]:
         if isinstance(scope.get(key), list):
             scope[key] = tuple(scope[key])
     return scope
+
+
+# ------------------------------------------------------------- the codec
+
+
+def case_to_json(case: Case) -> dict[str, Any]:
+    """The one JSON form of a case (corpus files and ``--json`` reports)."""
+    doc: dict[str, Any] = {
+        "target": case.target,
+        "scope": scope_to_json(case.scope),
+        "body": bytes_to_json(case.body),
+        "actions": [action_to_json(a) for a in case.actions],
+        "backend": case.backend,
+        "profile": case.profile,
+        "schedule_seed": case.schedule_seed,
+        "differential": case.differential,
+    }
+    # Only composed-stack cases carry a stack; leaving the key out otherwise
+    # keeps the content hashes of every other corpus case unchanged.
+    if case.stack:
+        doc["stack"] = list(case.stack)
+    return doc
+
+
+def case_from_json(doc: dict[str, Any], where: str = "") -> Case:
+    """Validate the case fields of ``doc``; raises ``CorpusError`` naming the JSON pointer."""
+    from asgifuzz.server.profiles import PROFILES
+
+    target = doc.get("target")
+    if not isinstance(target, str):
+        raise CorpusError(f"{where}/target: expected a string, got {target!r}")
+    raw_actions = doc.get("actions")
+    if not isinstance(raw_actions, list):
+        raise CorpusError(f"{where}/actions: expected a list, got {type(raw_actions).__name__}")
+    backend = doc.get("backend")
+    if backend not in ("asyncio", "trio"):
+        raise CorpusError(f"{where}/backend: expected \"asyncio\" or \"trio\", got {backend!r}")
+    profile = doc.get("profile")
+    if not isinstance(profile, str):
+        raise CorpusError(f"{where}/profile: expected a string, got {profile!r}")
+    if profile not in PROFILES:
+        raise CorpusError(f"{where}/profile: unknown server profile {profile!r}; known: {', '.join(PROFILES)}")
+    seed = doc.get("schedule_seed")
+    if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
+        raise CorpusError(f"{where}/schedule_seed: expected a non-negative int, got {seed!r}")
+    differential = doc.get("differential", False)
+    if not isinstance(differential, bool):
+        raise CorpusError(f"{where}/differential: expected true or false, got {differential!r}")
+    raw_stack = doc.get("stack", [])
+    if not isinstance(raw_stack, list) or not all(
+        isinstance(i, int) and not isinstance(i, bool) and i >= 0 for i in raw_stack
+    ):
+        raise CorpusError(f"{where}/stack: expected a list of non-negative ints, got {raw_stack!r}")
+    return Case(
+        target=target,
+        scope=scope_from_json(doc.get("scope"), f"{where}/scope"),
+        body=bytes_from_json(doc.get("body"), f"{where}/body"),
+        actions=tuple(action_from_json(a, f"{where}/actions/{i}") for i, a in enumerate(raw_actions)),
+        backend="trio" if backend == "trio" else "asyncio",
+        profile=profile,
+        schedule_seed=seed,
+        differential=differential,
+        stack=tuple(raw_stack),
+    )

@@ -38,18 +38,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from asgifuzz._case import (
-    Action,
-    Backend,
-    Case,
-    action_from_json,
-    action_to_json,
-    bytes_from_json,
-    bytes_to_json,
-    scope_from_json,
-    scope_to_json,
-)
-from asgifuzz._errors import INVARIANTS, CorpusError, UsageError
+from asgifuzz._case import Case, case_from_json, case_to_json
+from asgifuzz._errors import CorpusError, UsageError
+from asgifuzz.checks.invariants import INVARIANTS
 
 if TYPE_CHECKING:
     from asgifuzz._finding import Finding, TraceEvent
@@ -186,24 +177,13 @@ def case_from_finding(
 
 def _identity(cc: CorpusCase) -> dict[str, Any]:
     """The fields the content hash covers: everything that decides the replay."""
-    case = cc.case
     return {
         "app": cc.app,
         "middleware": cc.middleware,
         "factory": cc.factory,
-        "target": case.target,
-        "scope": scope_to_json(case.scope),
-        "body": bytes_to_json(case.body),
-        "actions": [action_to_json(a) for a in case.actions],
-        "backend": case.backend,
-        "profile": case.profile,
-        "schedule_seed": case.schedule_seed,
-        "differential": case.differential,
+        **case_to_json(cc.case),
         "virtual_time": cc.virtual_time,
         "expect": _expect_json(cc.expect),
-        # Only composed-stack cases carry a stack; leaving the key out
-        # otherwise keeps the hashes of every other case unchanged.
-        **({"stack": list(case.stack)} if case.stack else {}),
     }
 
 
@@ -339,8 +319,6 @@ def from_document(doc: object) -> CorpusCase:
     middleware = _app_spec(_str(doc, "middleware", optional=True), "middleware")
     if app is None and middleware is None:
         raise CorpusError("/app: null needs a /middleware 'module:attr'")
-    target = _str(doc, "target")
-    assert target is not None
     invariant = None if doc["invariant"] is None else _invariant(doc["invariant"], "/invariant")
     raw_expect = doc["expect"]
     expect: str | None
@@ -350,42 +328,8 @@ def from_document(doc: object) -> CorpusCase:
         expect = _invariant(raw_expect["violation"], "/expect/violation")
     else:
         raise CorpusError(f"/expect: expected \"pass\" or {{\"violation\": code}}, got {raw_expect!r}")
-    scope = scope_from_json(doc["scope"], "/scope")
-    body = bytes_from_json(doc["body"], "/body")
-    raw_actions = doc["actions"]
-    if not isinstance(raw_actions, list):
-        raise CorpusError(f"/actions: expected a list, got {type(raw_actions).__name__}")
-    actions: tuple[Action, ...] = tuple(action_from_json(a, f"/actions/{i}") for i, a in enumerate(raw_actions))
-    backend = doc["backend"]
-    if backend not in ("asyncio", "trio"):
-        raise CorpusError(f"/backend: expected \"asyncio\" or \"trio\", got {backend!r}")
-    profile = _str(doc, "profile")
-    assert profile is not None
-    from asgifuzz._profiles import PROFILES
-
-    if profile not in PROFILES:
-        raise CorpusError(f"/profile: unknown server profile {profile!r}; known: {', '.join(PROFILES)}")
-    seed = doc["schedule_seed"]
-    if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
-        raise CorpusError(f"/schedule_seed: expected a non-negative int, got {seed!r}")
-    differential = _bool(doc, "differential", False)
-    raw_stack = doc.get("stack", [])
-    if not isinstance(raw_stack, list) or not all(
-        isinstance(i, int) and not isinstance(i, bool) and i >= 0 for i in raw_stack
-    ):
-        raise CorpusError(f"/stack: expected a list of non-negative ints, got {raw_stack!r}")
+    case = case_from_json(doc)
     version = _str(doc, "asgifuzz")
-    case = Case(
-        target=target,
-        scope=scope,
-        body=body,
-        actions=actions,
-        backend=_backend(backend),
-        profile=profile,
-        schedule_seed=seed,
-        differential=differential,
-        stack=tuple(raw_stack),
-    )
     return CorpusCase(
         case=case,
         app=app,
@@ -399,10 +343,6 @@ def from_document(doc: object) -> CorpusCase:
         message=_str(doc, "message", optional=True) or "",
         where=_str(doc, "where", optional=True) or "",
     )
-
-
-def _backend(value: str) -> Backend:
-    return "trio" if value == "trio" else "asyncio"
 
 
 def load_case(path: str | os.PathLike[str]) -> CorpusCase:
@@ -496,7 +436,7 @@ class AppCache:
 
 
 def _load(spec: str, app_dir: str | None, extra: Sequence[str], *, factory: bool, callable_: bool = True) -> Any:
-    from asgifuzz._loading import load_target
+    from asgifuzz._loading import load_object, load_target
 
     if app_dir is None:
         # The working directory first, then the corpus file's own folder (the
@@ -506,18 +446,7 @@ def _load(spec: str, app_dir: str | None, extra: Sequence[str], *, factory: bool
                 sys.path.append(d)
     if callable_:
         return load_target(spec, app_dir=app_dir, factory=factory)
-    import importlib
-
-    module_name, _, attr = spec.partition(":")
-    if app_dir is not None and app_dir not in sys.path:
-        sys.path.insert(0, app_dir)
-    try:
-        obj: Any = importlib.import_module(module_name)
-        for part in attr.split("."):
-            obj = getattr(obj, part)
-    except (ImportError, AttributeError) as exc:
-        raise UsageError(f"cannot load middleware list {spec!r}: {exc}") from None
-    return obj
+    return load_object(spec, app_dir=app_dir, what="middleware list")
 
 
 def replay_case(
@@ -539,8 +468,7 @@ def replay_case(
         UsageError: the app cannot be imported.
         CorpusError: the app has no target of the case's name.
     """
-    from asgifuzz._driver import DriveSettings
-    from asgifuzz._machine import run_target_case
+    from asgifuzz._config import Settings
 
     targets = (cache or AppCache()).targets(cc, app=app, app_dir=app_dir)
     target = targets.get(cc.case.target)
@@ -548,7 +476,7 @@ def replay_case(
         where = f"{cc.path}: " if cc.path is not None else ""
         known = ", ".join(repr(t) for t in targets)
         raise CorpusError(f"{where}/target: the app has no target {cc.case.target!r} (it has {known})")
-    outcome, findings = run_target_case(target, cc.case, drive=DriveSettings(virtual_time=cc.virtual_time))
+    outcome, findings = target.run(cc.case, Settings(virtual_time=cc.virtual_time))
     return ReplayResult(cc, list(findings), list(outcome.trace))
 
 

@@ -8,9 +8,9 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from asgifuzz._errors import INVARIANTS
 from asgifuzz._finding import Finding
 from asgifuzz._report import render_finding
+from asgifuzz.checks.invariants import INVARIANTS
 
 __all__ = ("junit_xml", "sarif_document", "split_where")
 
@@ -108,7 +108,7 @@ def sarif_document(
     rules = [
         {
             "id": code,
-            "name": cls.__name__,
+            "name": "".join(part.title() for part in code.split("-")),
             "shortDescription": {"text": cls.title},
             "fullDescription": {"text": cls.explanation},
             "help": {"text": f"{cls.explanation}\n\nSource: {cls.source}"},

@@ -1,18 +1,25 @@
-"""Findings and the message trace they carry."""
+"""Findings and the message trace they carry.
+
+Imports only the invariant records and the frame helpers: a ``Case`` is held
+by reference (``_case`` imports nothing of this module).
+"""
 
 from __future__ import annotations
 
-import traceback
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
+from asgifuzz._frames import trimmed_traceback
+from asgifuzz.checks.invariants import Invariant, Severity
+
 if TYPE_CHECKING:
     from asgifuzz._case import Case
-    from asgifuzz._errors import Violation
 
-__all__ = ("Finding", "RemoteException", "TraceEvent", "exception_site")
+__all__ = ("Actor", "Finding", "FindingKey", "RemoteException", "TraceEvent")
 
 Actor = Literal["client", "server", "app", "endpoint", "asgifuzz"]
+#: Invariant code, target, exception type, location: one distinct finding.
+FindingKey = tuple[str, str, str, str]
 
 
 class RemoteException(Exception):
@@ -39,7 +46,7 @@ class TraceEvent:
     seq: int
     time: float
     actor: Actor
-    #: e.g. "receive", "send", "action", "returned", "raised", "probe"
+    #: e.g. "receive", "send", "chunk", "returned", "raised", "finding"
     kind: str
     message: dict[str, Any] | None = None
     detail: str = ""
@@ -49,7 +56,7 @@ class TraceEvent:
 class Finding:
     """A violated invariant observed in one run of one case."""
 
-    invariant: type[Violation]
+    invariant: Invariant
     message: str
     #: Where it happened: "file:line" of the app frame (or the exception site).
     where: str = ""
@@ -60,7 +67,7 @@ class Finding:
     #: How many times the fuzz run saw this distinct finding.
     hits: int = 1
     flaky: bool = False
-    #: For transparency findings: the trace of the bare endpoint's run.
+    #: For transparency findings: the trace of the bare app's run.
     reference_trace: list[TraceEvent] | None = None
 
     @property
@@ -68,7 +75,11 @@ class Finding:
         return self.invariant.code
 
     @property
-    def key(self) -> tuple[str, str, str, str]:
+    def severity(self) -> Severity:
+        return self.invariant.severity
+
+    @property
+    def key(self) -> FindingKey:
         """Deduplication key: invariant, target, exception type, location."""
         if isinstance(self.exception, RemoteException):
             exc = self.exception.type_name
@@ -77,55 +88,9 @@ class Finding:
         target = self.case.target if self.case is not None else ""
         return (self.code, target, exc, self.where)
 
-    def to_exception(self) -> Violation:
-        return self.invariant(self.message, self)
-
     def exception_text(self) -> str:
         if self.exception is None:
             return ""
         if isinstance(self.exception, RemoteException):
             return self.exception.text.rstrip()
-        exc = self.exception
-        # Start at the app: the first frames are the fake server calling it.
-        tb = exc.__traceback__
-        while tb is not None and tb.tb_next is not None and _engine_file(tb.tb_frame.f_code.co_filename):
-            tb = tb.tb_next
-        # anyio/Starlette re-raise a group's only exception from inside the
-        # group ("collapse_excgroups"): the group adds nothing but noise.
-        context = exc.__context__
-        chain = not (isinstance(context, BaseExceptionGroup) and exc in context.exceptions)
-        return "".join(traceback.format_exception(type(exc), exc, tb, chain=chain)).rstrip()
-
-
-def exception_text(exc: BaseException) -> str:
-    """``Type: message``, or just ``Type`` for a bare ``assert`` and the like."""
-    text = str(exc)
-    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
-
-
-def exception_site(exc: BaseException) -> str:
-    """'file:line' where ``exc`` was raised (innermost frame)."""
-    tb = exc.__traceback__
-    if tb is None:
-        return ""
-    while tb.tb_next is not None:
-        tb = tb.tb_next
-    code = tb.tb_frame.f_code
-    return f"{_short(code.co_filename)}:{tb.tb_lineno}"
-
-
-_OWN_DIR = __file__.rsplit("/", 1)[0] + "/"
-
-
-def _engine_file(filename: str) -> bool:
-    """A file of asgifuzz's engine; its endpoints and demo are app code."""
-    return filename.startswith(_OWN_DIR) and not filename.endswith(("endpoints.py", "demo.py"))
-
-
-def _short(filename: str) -> str:
-    for marker in ("site-packages/", "dist-packages/"):
-        if marker in filename:
-            return filename.split(marker, 1)[1]
-    if filename.startswith(_OWN_DIR):  # asgifuzz's endpoints and demo, even from an editable install
-        return "asgifuzz/" + filename[len(_OWN_DIR) :]
-    return filename
+        return trimmed_traceback(self.exception)

@@ -1,4 +1,9 @@
-"""Load an app from a ``module:attr`` string (importlib + getattr, never eval)."""
+"""Load objects named ``module:attr`` (importlib + getattr, never eval).
+
+``load_object`` imports any object (a middleware list); ``load_target``
+loads an ASGI app, calling a factory when asked.  Both raise ``UsageError``
+with one line naming what went wrong.
+"""
 
 from __future__ import annotations
 
@@ -9,18 +14,14 @@ from typing import Any
 
 from asgifuzz._errors import UsageError
 
-__all__ = ("load_target",)
+__all__ = ("load_object", "load_target")
 
 
-def load_target(spec: str, *, app_dir: str | None = None, factory: bool = False) -> Any:
-    """Import ``module:attr`` (attr may be dotted) and return the object.
-
-    Raises:
-        UsageError: with one line naming what went wrong.
-    """
+def load_object(spec: str, *, app_dir: str | None = None, what: str = "app") -> Any:
+    """Import ``module:attr`` (attr may be dotted) and return the object."""
     module_name, sep, attr = spec.partition(":")
     if not sep or not module_name or not attr:
-        raise UsageError(f"app {spec!r} must be in the form MODULE:ATTRIBUTE, e.g. 'main:app'")
+        raise UsageError(f"{what} {spec!r} must be in the form MODULE:ATTRIBUTE, e.g. 'main:app'")
     path = app_dir if app_dir is not None else "."
     if path not in sys.path:
         sys.path.insert(0, path)
@@ -43,6 +44,16 @@ def load_target(spec: str, *, app_dir: str | None = None, factory: bool = False)
             close = difflib.get_close_matches(part, names, n=3)
             hint = f"; did you mean {', '.join(repr(c) for c in close)}?" if close else ""
             raise UsageError(f"module {module_name!r} has no attribute {attr!r}{hint}") from None
+    return obj
+
+
+def load_target(spec: str, *, app_dir: str | None = None, factory: bool = False) -> Any:
+    """Import the app ``module:attr``; with ``factory``, call it to get the app.
+
+    Raises:
+        UsageError: with one line naming what went wrong.
+    """
+    obj = load_object(spec, app_dir=app_dir)
     if factory:
         if not callable(obj):
             raise UsageError(f"{spec!r} is not callable, so it cannot be an app factory")

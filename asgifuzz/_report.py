@@ -7,7 +7,7 @@ import shlex
 from collections.abc import Sequence
 from typing import Any
 
-from asgifuzz._case import Case, action_to_json, bytes_to_json, describe_action, scope_to_json
+from asgifuzz._case import case_to_json, describe_action
 from asgifuzz._finding import Finding, TraceEvent
 
 __all__ = (
@@ -60,19 +60,6 @@ def render_trace(trace: Sequence[TraceEvent], *, limit: int = 60) -> list[str]:
             what += f"  ({e.detail})"
         lines.append(f"  {e.seq:>4} t={e.time:<7.3f} {arrow} {what}")
     return lines
-
-
-def case_to_json(case: Case) -> dict[str, Any]:
-    return {
-        "target": case.target,
-        "scope": scope_to_json(case.scope),
-        "body": bytes_to_json(case.body),
-        "actions": [action_to_json(a) for a in case.actions],
-        "backend": case.backend,
-        "profile": case.profile,
-        "schedule_seed": case.schedule_seed,
-        "differential": case.differential,
-    }
 
 
 def finding_to_json(finding: Finding) -> dict[str, Any]:

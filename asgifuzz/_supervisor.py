@@ -56,8 +56,10 @@ from types import FrameType
 from typing import Any, NoReturn
 
 from asgifuzz._case import Case
-from asgifuzz._errors import AppHang, EventLoopBlocked, ProcessExited, UsageError, Violation
-from asgifuzz._finding import Finding, RemoteException, TraceEvent, exception_text
+from asgifuzz._errors import UsageError
+from asgifuzz._finding import Finding, RemoteException, TraceEvent
+from asgifuzz._frames import exception_text, frame_site, short_path, stack_text
+from asgifuzz.checks.invariants import APP_HANG, EVENT_LOOP_BLOCKED, PROCESS_EXITED, Invariant
 
 __all__ = ("RunOptions", "RunResult", "Snapshot", "portable_finding", "supervise")
 
@@ -73,7 +75,7 @@ STOP_GRACE = 2.0
 KILL_GRACE = 3.0
 
 #: Codes found by the supervisor, not by fuzz(): no replayable corpus case.
-SUPERVISOR_CODES = frozenset({EventLoopBlocked.code, ProcessExited.code})
+SUPERVISOR_CODES = frozenset({EVENT_LOOP_BLOCKED.code, PROCESS_EXITED.code})
 
 Key = tuple[str, str, str, str]
 
@@ -167,7 +169,7 @@ def _portable_events(events: Sequence[TraceEvent] | None) -> list[TraceEvent] | 
 def _portable_case(case: Case | None) -> Case | None:
     if case is None:
         return None
-    return replace(case, scope=_plain(dict(case.scope)), extra=_plain(dict(case.extra)))
+    return replace(case, scope=_plain(dict(case.scope)))
 
 
 def portable_finding(finding: Finding) -> Finding:
@@ -208,41 +210,20 @@ class _Channel:
             self.conn.send(message)
 
 
-def _find_connection(frame: FrameType | None) -> Any:
-    from asgifuzz._driver import Connection as DriverConnection
+def _running() -> Any:
+    from asgifuzz.server import running
 
-    while frame is not None:
-        for name in ("conn", "self"):
-            obj = frame.f_locals.get(name)
-            if isinstance(obj, DriverConnection):
-                return obj
-        frame = frame.f_back
-    return None
+    return running.current()
 
 
-def _case_of(conn: Any) -> Case | None:
-    if conn is None:
+def _case_of(run: Any) -> Case | None:
+    if run is None:
         return None
     try:
-        return Case(
-            target=conn.target,
-            scope=dict(conn.scope_template),
-            body=conn.body,
-            actions=tuple(conn.actions),
-            backend=conn.backend,
-            profile=conn.profile.name,
-            schedule_seed=conn.schedule_seed,
-            differential=conn.differential,
-            stack=tuple(conn.stack),
-        )
+        case: Case = run.case_so_far()
     except Exception:
         return None
-
-
-def _frame_site(frame: FrameType) -> str:
-    from asgifuzz._finding import _short
-
-    return f"{_short(frame.f_code.co_filename)}:{frame.f_lineno}"
+    return case
 
 
 _IDLE = re.compile(r"(selectors\.py|[/\\]trio[/\\]_core[/\\]_io_\w+\.py|[/\\]threading\.py)$")
@@ -253,20 +234,8 @@ def _idle(frame: FrameType) -> bool:
     return bool(_IDLE.search(frame.f_code.co_filename))
 
 
-def _stack_text(frame: FrameType, title: str) -> str:
-    """The stack from the app's entry (asgifuzz's driver frames and below left out)."""
-    summary = traceback.extract_stack(frame)
-    package = os.path.dirname(os.path.abspath(__file__)) + os.sep
-    cut = 0
-    for i, entry in enumerate(summary):
-        if entry.filename.startswith(package) and not entry.filename.endswith("demo.py"):
-            cut = i + 1
-    frames = summary[cut:] or summary
-    return title + "\n" + "".join(traceback.format_list(frames)).rstrip()
-
-
 def _fatal_finding(
-    invariant: type[Violation],
+    invariant: Invariant,
     message: str,
     where: str,
     stack: str,
@@ -314,7 +283,7 @@ class _Watchdog(threading.Thread):
         while True:
             time.sleep(HEARTBEAT)
             frame = sys._current_frames().get(self.main_ident or 0)
-            conn = _find_connection(frame) if self.fuzzing else None
+            conn = _running() if self.fuzzing else None
             self.channel.send("beat", self.index, _snapshot_stats(self.stats), _portable_case(_case_of(conn)))
             if frame is None or conn is None:
                 token, since = None, time.monotonic()
@@ -330,10 +299,10 @@ class _Watchdog(threading.Thread):
                 continue
             if stuck < self.block_timeout:
                 continue
-            where = _frame_site(frame)
-            stack = _stack_text(frame, "Stack of the event loop thread (most recent call last):")
+            where = frame_site(frame)
+            stack = stack_text(frame, "Stack of the event loop thread (most recent call last):")
             finding = _fatal_finding(
-                EventLoopBlocked,
+                EVENT_LOOP_BLOCKED,
                 f"the event loop made no progress for {stuck:.1f}s: the app is running "
                 f"{frame.f_code.co_name}() at {where} without awaiting",
                 where,
@@ -348,12 +317,12 @@ class _Watchdog(threading.Thread):
         """The loop waited ``stuck`` seconds for something that never came (a worker thread)."""
         frames = sys._current_frames()
         stacks = [
-            _stack_text(f, f"Thread {ident} (most recent call last):")
+            stack_text(f, f"Thread {ident} (most recent call last):")
             for ident, f in frames.items()
             if ident not in (self.main_ident, threading.get_ident())
         ]
         finding = _fatal_finding(
-            AppHang,
+            APP_HANG,
             f"the case made no progress for {stuck:.0f}s: the event loop waits for something that never "
             "happens (a worker thread that does not finish?)",
             "",
@@ -386,11 +355,11 @@ def _hook_os_exit(index: int, channel: _Channel, watchdog: _Watchdog) -> None:
         try:
             if watchdog.fuzzing:
                 frame = sys._getframe(1)
-                conn = _find_connection(frame)
-                where = _frame_site(frame)
-                stack = _stack_text(frame, f"os._exit({status!r}) was called from (most recent call last):")
+                conn = _running()
+                where = frame_site(frame)
+                stack = stack_text(frame, f"os._exit({status!r}) was called from (most recent call last):")
                 finding = _fatal_finding(
-                    ProcessExited,
+                    PROCESS_EXITED,
                     f"the app called os._exit({status!r}) at {where}: the process ended",
                     where,
                     stack,
@@ -455,7 +424,7 @@ def _worker_main(index: int, options: RunOptions, max_examples: int, seed: int, 
             max_examples=max_examples,
             max_time=max_time,
             seed=seed,
-            backend=list(options.backends),  # type: ignore[arg-type]
+            backend=list(options.backends),
             profile=options.profile,
             checks=list(options.checks) if options.checks is not None else None,
             exitfirst=options.exitfirst,
@@ -705,7 +674,7 @@ def _died(w: _Worker, result: RunResult, target: str) -> None:
     case = w.case
     message = f"the worker process {how} while running a case" + (f" on {case.target}" if case is not None else "")
     finding = Finding(
-        ProcessExited,
+        PROCESS_EXITED,
         message,
         where=where,
         exception=RemoteException("<crash>", "Fatal error dump (faulthandler):\n" + dump) if dump.strip() else None,
@@ -719,14 +688,12 @@ def _dump_site(dump: str) -> str:
     """The innermost frame of a faulthandler dump outside the standard library."""
     import sysconfig
 
-    from asgifuzz._finding import _short
-
     stdlib = sysconfig.get_paths()["stdlib"]
     sites = re.findall(r'File "([^"]+)", line (\d+)', dump)
     for filename, line in sites:
         if not filename.startswith(stdlib) and not filename.startswith("<"):
-            return f"{_short(filename)}:{line}"
-    return f"{_short(sites[0][0])}:{sites[0][1]}" if sites else ""
+            return f"{short_path(filename)}:{line}"
+    return f"{short_path(sites[0][0])}:{sites[0][1]}" if sites else ""
 
 
 def _frozen(w: _Worker, result: RunResult, silent: float) -> None:
@@ -734,7 +701,7 @@ def _frozen(w: _Worker, result: RunResult, silent: float) -> None:
     w.finished = True
     case = w.case
     finding = Finding(
-        EventLoopBlocked,
+        EVENT_LOOP_BLOCKED,
         f"the worker process stopped responding for {silent:.0f}s (the app holds the GIL or is stuck in C code)"
         + (f" while running a case on {case.target}" if case is not None else ""),
         case=case,

@@ -18,12 +18,18 @@ from __future__ import annotations
 import copy
 import functools
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any
 
 from asgifuzz._errors import UsageError
 from asgifuzz._types import ASGIApp, Receive, Scope, Send
 from asgifuzz.endpoints import ENDPOINTS, Endpoint, starlette_endpoint_app
+
+if TYPE_CHECKING:
+    from asgifuzz._case import Case
+    from asgifuzz._config import Settings
+    from asgifuzz._finding import Finding
+    from asgifuzz.server.driver import ActionSource, Outcome
 
 __all__ = ("Target", "discover_targets")
 
@@ -66,6 +72,27 @@ class Target:
 
     def label(self, stack: Sequence[int]) -> str:
         return stack_label([self.compose[i] for i in stack])
+
+    def run(
+        self, case: Case, settings: Settings, source: ActionSource | None = None
+    ) -> tuple[Outcome, list[Finding]]:
+        """Run ``case`` on this target; the reported findings include the transparency check.
+
+        The transparency comparison runs only when the stack run broke no
+        reported invariant: those findings come first.
+        """
+        from asgifuzz.checks.transparency import compare_outcomes
+        from asgifuzz.server.driver import run_case
+
+        app = self.build(case.stack) if self.compose else self.app
+        outcome = run_case(app, case, settings, source=source)
+        findings = [f for f in outcome.findings if settings.reports(f.code)]
+        if findings or self.bare is None or not outcome.case.differential:
+            return outcome, findings
+        bare_case = replace(outcome.case, stack=())
+        bare = run_case(self.bare, bare_case, settings)
+        compared = compare_outcomes(outcome, bare, instrumented=self.instrumented, sse=self.sse)
+        return outcome, [f for f in compared if settings.reports(f.code)]
 
 
 def _is_starlette(app: object) -> bool:

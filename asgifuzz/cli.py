@@ -208,7 +208,7 @@ def build_parser() -> argparse.ArgumentParser:
 def _cmd_checks(args: argparse.Namespace) -> int:
     from rich.table import Table
 
-    from asgifuzz._errors import INVARIANTS
+    from asgifuzz.checks.invariants import INVARIANTS
 
     items = [(code, cls) for code, cls in INVARIANTS.items() if args.group is None or cls.group == args.group]
     if args.json:
@@ -234,19 +234,10 @@ def _cmd_checks(args: argparse.Namespace) -> int:
 
 def _select_checks(text: str | None) -> tuple[str, ...] | None:
     """``--checks a,b`` keeps a and b; ``--checks=-a,-b`` keeps all but a and b."""
-    from asgifuzz._api import _check_codes
-    from asgifuzz._errors import INVARIANTS
+    from asgifuzz._config import select_checks
 
-    if not text:
-        return None
-    items = [c.strip() for c in text.split(",") if c.strip()]
-    if not items:
-        return None
-    include = [c for c in items if not c.startswith("-")]
-    exclude = [c[1:] for c in items if c.startswith("-")]
-    _check_codes(include + exclude)
-    selected = include or list(INVARIANTS)
-    return tuple(c for c in selected if c not in exclude)
+    selected = select_checks(text)
+    return None if selected is None else tuple(sorted(selected))
 
 
 def _run(args: argparse.Namespace, *, target: str, app_dir: str | None, demo: bool = False) -> int:
@@ -254,9 +245,9 @@ def _run(args: argparse.Namespace, *, target: str, app_dir: str | None, demo: bo
 
     from rich.live import Live
 
-    from asgifuzz._profiles import get_profile
     from asgifuzz._report import finding_to_json, print_findings, progress_view, summary_table
     from asgifuzz._supervisor import SUPERVISOR_CODES, RunOptions, Snapshot, supervise
+    from asgifuzz.server.profiles import get_profile
 
     profile = getattr(args, "server_profile", "uvicorn")
     get_profile(profile)

@@ -3,7 +3,7 @@
 Each endpoint exists as a Starlette endpoint (used when Starlette is
 installed, behind the user's middleware stack) and as a pure ASGI app (for
 stacks of pure ASGI middleware).  Every endpoint reports to the run's probe
-(``asgifuzz._probe``): the body it received and how the read ended, whether
+(``asgifuzz.server.probe``): the body it received and how the read ended, whether
 it saw the client leave, the chunks it produced, and when its background
 tasks started and finished.  The transparency oracle compares these reports
 between the bare endpoint and the endpoint behind the stack.
@@ -21,8 +21,8 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from asgifuzz._probe import PlantedError, Probe, current_probe
 from asgifuzz._types import ASGIApp, Receive, Scope, Send
+from asgifuzz.server.probe import PlantedError, Probe, current_probe
 
 __all__ = ("ENDPOINTS", "Endpoint", "PlantedError", "starlette_endpoint_app")
 

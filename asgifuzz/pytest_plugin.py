@@ -35,7 +35,7 @@ import pytest
 
 if TYPE_CHECKING:
     from asgifuzz._corpus import CorpusCase
-    from asgifuzz._machine import SearchResult
+    from asgifuzz._search import SearchResult
 
 __all__ = ("asgifuzz_check",)
 

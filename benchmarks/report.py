@@ -87,7 +87,7 @@ def render_markdown(doc: dict[str, Any]) -> str:
             "*bare*: one event loop awaits `app(scope, receive, send)` for one scripted request "
             "(`POST /`, 5-byte body in one message) after another, nothing recorded: the physical limit "
             "of in-process driving. *fresh loop*: the same with a new event loop per request (as asgifuzz "
-            "does per example). *fuzz*: `asgifuzz._machine.search` on the app's `/` route alone (GET/POST, "
+            "does per example). *fuzz*: `asgifuzz._search.search` on the app's `/` route alone (GET/POST, "
             "generated scope, body, chunking, disconnects, virtual time; no transparency oracle, so one "
             "connection per example). *replay*: the asgifuzz driver alone replaying the scripted request "
             "(no Hypothesis). Ratio = fuzz examples/s / bare requests/s. Measured interleaved."

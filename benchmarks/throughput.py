@@ -14,7 +14,7 @@ them alike:
 * **bare, fresh loop** -- the same, but each request gets a new event loop
   (``new_event_loop`` + ``run_until_complete`` + ``close``, or one
   ``trio.run`` per request), which is what asgifuzz does per example.
-* **fuzz** -- ``asgifuzz._machine.search`` on one hand-built ``Target``
+* **fuzz** -- ``asgifuzz._search.search`` on one hand-built ``Target``
   (the app's ``/`` route, GET and POST, no transparency oracle so each
   example is exactly one connection), seeded, with a ``max_time`` budget.
   Examples are generated, not scripted: random method, headers, body (up to
@@ -170,23 +170,26 @@ def fuzz_target(app: Any) -> Any:
 
 def fuzz_rate(app: Any, backend: str, seconds: float, seed: int) -> tuple[int, int, float, int]:
     """(examples, steps, wall seconds, findings) of a seeded search of ``seconds``."""
-    from asgifuzz._machine import SearchConfig, search
+    from asgifuzz._config import Settings
+    from asgifuzz._search import search
 
-    config = SearchConfig(backends=(backend,), max_examples=10**9, max_time=seconds, seed=seed)  # type: ignore[arg-type]
+    settings = Settings.create(backend=backend, max_examples=10**9, max_time=seconds, seed=seed)
     start = time.perf_counter()
-    result = search([fuzz_target(app)], config)
+    result = search([fuzz_target(app)], settings)
     return result.stats.examples, result.stats.steps, time.perf_counter() - start, len(result.findings)
 
 
 def replay_rate(app: Any, backend: str, seconds: float) -> tuple[int, float]:
     """The driver alone: the scripted request replayed by ``run_case``."""
-    from asgifuzz._driver import run_case
+    from asgifuzz._case import Case
+    from asgifuzz.server.driver import run_case
 
     count = 0
     start = time.perf_counter()
     while time.perf_counter() - start < seconds:
         for _ in range(10):
-            outcome = run_case(app, scope=script_scope(), body=SCRIPT_BODY, source=[], backend=backend)  # type: ignore[arg-type]
+            case = Case(target="app", scope=script_scope(), body=SCRIPT_BODY, actions=(), backend=backend)  # type: ignore[arg-type]
+            outcome = run_case(app, case)
             if outcome.response.status != 200 or outcome.findings:
                 raise RuntimeError(f"replaying the scripted request failed: {outcome.findings or outcome.app_end}")
         count += 10

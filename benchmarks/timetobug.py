@@ -68,12 +68,12 @@ BUGS: tuple[Bug, ...] = (
 
 PROBE = r"""
 import json, sys, time
-import asgifuzz, asgifuzz._machine as machine
+import asgifuzz, asgifuzz.server.driver as driver, asgifuzz.checks.transparency as transparency
 module, attr = {app!r}.split(":")
 app = getattr(__import__(module), attr)
 code = {code!r}
 first = [None]
-original = machine.run_case
+original = driver.run_case
 
 def run_case(*args, **kwargs):
     outcome = original(*args, **kwargs)
@@ -81,7 +81,7 @@ def run_case(*args, **kwargs):
         first[0] = time.monotonic()
     return outcome
 
-original_compare = machine.compare_outcomes
+original_compare = transparency.compare_outcomes
 
 def compare_outcomes(*args, **kwargs):  # the transparency findings come from here
     findings = original_compare(*args, **kwargs)
@@ -89,8 +89,8 @@ def compare_outcomes(*args, **kwargs):  # the transparency findings come from he
         first[0] = time.monotonic()
     return findings
 
-machine.run_case = run_case
-machine.compare_outcomes = compare_outcomes
+driver.run_case = run_case
+transparency.compare_outcomes = compare_outcomes
 asgifuzz.fuzz(app, max_examples=20, seed=12345, backend={backend!r}, checks=[code])  # warm up imports
 for seed in {seeds!r}:
     first[0] = None

@@ -25,10 +25,10 @@ from asgifuzz._corpus import (
     save_case,
     save_finding,
 )
-from asgifuzz._driver import run_case
 from asgifuzz._errors import CorpusError
 from asgifuzz._finding import Finding
 from asgifuzz.cli import main
+from asgifuzz.server.driver import run_case
 
 ROOT = Path(__file__).resolve().parent.parent
 COMMITTED = sorted((ROOT / "corpus").glob("*.json"))
@@ -51,7 +51,7 @@ SCOPE: dict[str, Any] = {
 def _finding(app_name: str = "raises_on_disconnect") -> Finding:
     import apps
 
-    outcome = run_case(getattr(apps, app_name), target="app", scope=SCOPE, body=b"abc", source=[Chunk(1), Disconnect()])
+    outcome = run_case(getattr(apps, app_name), Case(target="app", scope=SCOPE, body=b"abc", actions=(Chunk(1), Disconnect())))
     assert outcome.findings, outcome.trace
     return outcome.findings[0]
 

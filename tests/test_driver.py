@@ -10,8 +10,8 @@ import apps
 import pytest
 
 from asgifuzz import fuzz, replay, run_case
-from asgifuzz._case import Advance, Chunk, Disconnect, Latency, Run
-from asgifuzz._driver import ClientDisconnected
+from asgifuzz._case import Advance, Case, Chunk, Disconnect, Latency, Run
+from asgifuzz.server.signals import ClientDisconnected
 
 SCOPE: dict[str, Any] = {
     "type": "http",
@@ -52,9 +52,7 @@ class Recorder:
 
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_uvicorn_profile_merges_buffered_chunks(backend: str) -> None:
-    out = run_case(
-        Recorder(), scope=SCOPE, body=b"hello world", source=[Chunk(2), Chunk(3), Run(), Chunk(6)], backend=backend
-    )
+    out = run_case(Recorder(), Case(target="app", scope=SCOPE, body=b"hello world", actions=(Chunk(2), Chunk(3), Run(), Chunk(6)), backend=backend))
     assert _received(out) == [
         {"type": "http.request", "body": b"hello", "more_body": True},
         {"type": "http.request", "body": b" world", "more_body": False},
@@ -64,9 +62,7 @@ def test_uvicorn_profile_merges_buffered_chunks(backend: str) -> None:
 
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_hypercorn_profile_queues_each_chunk_then_an_empty_final_one(backend: str) -> None:
-    out = run_case(
-        Recorder(), scope=SCOPE, body=b"hello world", source=[Chunk(2), Chunk(9)], backend=backend, profile="hypercorn"
-    )
+    out = run_case(Recorder(), Case(target="app", scope=SCOPE, body=b"hello world", actions=(Chunk(2), Chunk(9)), backend=backend, profile="hypercorn"))
     assert _received(out) == [
         {"type": "http.request", "body": b"he", "more_body": True},
         {"type": "http.request", "body": b"llo world", "more_body": True},
@@ -76,7 +72,7 @@ def test_hypercorn_profile_queues_each_chunk_then_an_empty_final_one(backend: st
 
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_receive_after_body_blocks_until_response_completes_then_disconnects(backend: str) -> None:
-    out = run_case(Recorder(extra_receives=2), scope=SCOPE, body=b"hello world", source=[Run()], backend=backend)
+    out = run_case(Recorder(extra_receives=2), Case(target="app", scope=SCOPE, body=b"hello world", actions=(Run(),), backend=backend))
     kinds = [(e.kind, (e.message or {}).get("type")) for e in out.trace if e.kind in ("receive", "send")]
     assert kinds[-2:] == [("receive", "http.disconnect"), ("receive", "http.disconnect")]
     assert out.findings == []
@@ -90,7 +86,7 @@ def test_server_never_invents_a_disconnect(backend: str) -> None:
         while (await receive())["type"] != "http.disconnect":
             pass
 
-    out = run_case(waits_for_disconnect, scope=SCOPE, body=b"", source=[Run(), Advance(5.0)], backend=backend)
+    out = run_case(waits_for_disconnect, Case(target="app", scope=SCOPE, body=b"", actions=(Run(), Advance(5.0)), backend=backend))
     disconnect = next(e for e in out.trace if e.kind == "disconnect")
     assert disconnect.detail == "client gave up waiting for the response"
     assert disconnect.time >= 30.0  # the client's patience, in virtual seconds
@@ -105,7 +101,7 @@ def test_virtual_time_makes_long_sleeps_instant(backend: str) -> None:
         await send({"type": "http.response.body", "body": b"late"})
 
     start = time.perf_counter()
-    out = run_case(sleeper, scope=SCOPE, body=b"", source=[], backend=backend)
+    out = run_case(sleeper, Case(target="app", scope=SCOPE, body=b"", actions=(), backend=backend))
     assert time.perf_counter() - start < 5
     assert out.response.body == b"late" and out.findings == []
     assert out.trace[-1].time >= 45
@@ -118,12 +114,10 @@ def test_real_time_option_uses_the_real_clock(backend: str) -> None:
         await send({"type": "http.response.start", "status": 200, "headers": []})
         await send({"type": "http.response.body", "body": b"x"})
 
-    from asgifuzz._driver import DriveSettings
+    from asgifuzz import Settings
 
     start = time.perf_counter()
-    out = run_case(
-        sleeper, scope=SCOPE, body=b"", source=[], backend=backend, settings=DriveSettings(virtual_time=False)
-    )
+    out = run_case(sleeper, Case(target="app", scope=SCOPE, body=b"", actions=(), backend=backend), Settings(virtual_time=False))
     assert time.perf_counter() - start >= 0.05
     assert out.findings == []
 
@@ -135,7 +129,7 @@ def test_work_in_worker_threads_is_waited_for_not_called_a_hang(backend: str) ->
         await send({"type": "http.response.start", "status": 200, "headers": []})
         await send({"type": "http.response.body", "body": b"x"})
 
-    out = run_case(threaded, scope=SCOPE, body=b"", source=[Run()], backend=backend)
+    out = run_case(threaded, Case(target="app", scope=SCOPE, body=b"", actions=(Run(),), backend=backend))
     assert out.findings == []
     assert out.response.complete
 
@@ -154,18 +148,14 @@ def test_strict_profile_raises_oserror_after_disconnect_and_that_is_not_a_findin
             seen.append(exc)
             raise
 
-    out = run_case(
-        streams, scope=SCOPE, body=b"", source=[Run(), Disconnect(), Advance(1.0)], backend=backend, profile="strict"
-    )
+    out = run_case(streams, Case(target="app", scope=SCOPE, body=b"", actions=(Run(), Disconnect(), Advance(1.0)), backend=backend, profile="strict"))
     assert seen and isinstance(seen[0], ClientDisconnected)
     assert out.findings == []
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_send_latency_and_partial_steps_are_applied(backend: str) -> None:
-    out = run_case(
-        apps.echo, scope=SCOPE, body=b"hello world", source=[Latency(3), Run(2), Chunk(11), Run()], backend=backend
-    )
+    out = run_case(apps.echo, Case(target="app", scope=SCOPE, body=b"hello world", actions=(Latency(3), Run(2), Chunk(11), Run()), backend=backend))
     assert out.findings == []
     assert out.response.body == b"hello world"
 
@@ -197,7 +187,7 @@ def test_exceptions_that_only_signal_the_disconnect_are_not_findings() -> None:
         body = await Request(scope, receive).body()  # raises ClientDisconnect mid-body
         await PlainTextResponse(str(len(body)))(scope, receive, send)
 
-    out = run_case(reads_body, scope=SCOPE, body=b"hello world", source=[Chunk(3), Run(), Disconnect()])
+    out = run_case(reads_body, Case(target="app", scope=SCOPE, body=b"hello world", actions=(Chunk(3), Run(), Disconnect())))
     assert out.app_end == "raised"
     assert out.findings == []
 
@@ -218,7 +208,7 @@ def test_a_finding_points_at_the_code_that_sent_not_at_pass_through_send_wrapper
         return wrapped
 
     culprit = double_start.__code__.co_firstlineno + 2
-    out = run_case(pass_through(pass_through(double_start)), scope=SCOPE, body=b"hello world", source=[], backend=backend)
+    out = run_case(pass_through(pass_through(double_start)), Case(target="app", scope=SCOPE, body=b"hello world", actions=(), backend=backend))
     (finding,) = [f for f in out.findings if f.code == "duplicate-response-start"]
     assert finding.where == f"{__file__}:{culprit}"
 
@@ -231,7 +221,7 @@ def test_exception_text_starts_at_the_app_and_drops_collapsed_groups() -> None:
         except ExceptionGroup:
             raise error  # noqa: B904 - re-raised inside the group, as collapse_excgroups does
 
-    out = run_case(boom, scope=SCOPE, body=b"hello world", source=[])
+    out = run_case(boom, Case(target="app", scope=SCOPE, body=b"hello world", actions=()))
     (finding,) = [f for f in out.findings if f.code == "app-raised"]
     text = finding.exception_text()
     assert text.startswith("Traceback (most recent call last):")

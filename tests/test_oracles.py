@@ -97,7 +97,7 @@ def test_findings_are_deduplicated_and_shrunk() -> None:
 
 
 def _problems(scope: dict[str, Any], *messages: dict[str, Any]) -> list[tuple[str, str]]:
-    from asgifuzz._oracles import ResponseChecker
+    from asgifuzz.checks.http import ResponseChecker
 
     checker = ResponseChecker(scope)
     return [(invariant.code, text) for message in messages for invariant, text in checker.check(message)]

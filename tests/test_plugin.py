@@ -59,7 +59,7 @@ def _corpus(pytester: pytest.Pytester) -> list[Path]:
 def test_importing_the_plugin_does_not_import_hypothesis_or_the_driver() -> None:
     code = (
         "import sys, asgifuzz.pytest_plugin; "
-        "print([m for m in ('hypothesis', 'anyio', 'asgifuzz._driver', 'asgifuzz._machine') if m in sys.modules])"
+        "print([m for m in ('hypothesis', 'anyio', 'asgifuzz.server.driver', 'asgifuzz._search') if m in sys.modules])"
     )
     proc = subprocess.run([sys.executable, "-P", "-c", code], capture_output=True, text=True, check=True)
     assert proc.stdout.strip() == "[]"

@@ -6,30 +6,30 @@ import itertools
 
 import pytest
 
-from asgifuzz._errors import (
-    BodyBeforeResponseStart,
-    DuplicateResponseStart,
-    MessageAfterResponseComplete,
-    Violation,
+from asgifuzz.checks.http import ResponseChecker
+from asgifuzz.checks.invariants import (
+    BODY_BEFORE_RESPONSE_START,
+    DUPLICATE_RESPONSE_START,
+    INVARIANTS,
+    MESSAGE_AFTER_RESPONSE_COMPLETE,
 )
-from asgifuzz._oracles import ResponseChecker
-from asgifuzz._spec import CORE_TYPES, EXTENSION_OF, HTTP_TRANSITIONS, HTTPState, illegal_move, next_state
+from asgifuzz.spec.http import CORE_TYPES, EXTENSION_TYPES, HTTP_TRANSITIONS, HTTPState, illegal_move, next_state
 
-ALL_TYPES = sorted(CORE_TYPES | set(EXTENSION_OF))
+ALL_TYPES = sorted(CORE_TYPES | EXTENSION_TYPES)
 ILLEGAL = [(s, t) for s, t in itertools.product(HTTPState, ALL_TYPES) if (s, t) not in HTTP_TRANSITIONS]
 
 
 @pytest.mark.parametrize(("state", "message_type"), ILLEGAL)
 def test_pairs_outside_the_table_are_illegal(state: HTTPState, message_type: str) -> None:
     assert next_state(state, message_type, more=False, trailers_declared=False) is None
-    assert issubclass(illegal_move(state, message_type), Violation)
+    assert INVARIANTS[illegal_move(state, message_type).code] is illegal_move(state, message_type)
 
 
 def test_hand_written_cross_check_against_the_spec() -> None:
     # www.rst: start first, start once, nothing after completion.
-    assert illegal_move(HTTPState.AWAITING_START, "http.response.body") is BodyBeforeResponseStart
-    assert illegal_move(HTTPState.STREAMING, "http.response.start") is DuplicateResponseStart
-    assert illegal_move(HTTPState.COMPLETE, "http.response.body") is MessageAfterResponseComplete
+    assert illegal_move(HTTPState.AWAITING_START, "http.response.body") is BODY_BEFORE_RESPONSE_START
+    assert illegal_move(HTTPState.STREAMING, "http.response.start") is DUPLICATE_RESPONSE_START
+    assert illegal_move(HTTPState.COMPLETE, "http.response.body") is MESSAGE_AFTER_RESPONSE_COMPLETE
 
 
 def test_trailers_follow_the_final_body_when_declared() -> None:

@@ -1,4 +1,4 @@
-"""The transparency oracle: the stack against the bare endpoint.
+"""Transparency checks: a middleware stack against the bare app, same script.
 
 The same script runs twice, through the middleware stack and through the
 bare endpoint.  Actions are coarse (whole scheduler settles, never a number
@@ -23,19 +23,22 @@ protocol invariant (those findings come first).
 from __future__ import annotations
 
 import zlib
+from typing import TYPE_CHECKING
 
-from asgifuzz._driver import Outcome
-from asgifuzz._errors import (
-    BackgroundTaskBeforeResponse,
-    BackgroundTaskLost,
-    DisconnectHidden,
-    ExceptionSwallowed,
-    RequestBodyAltered,
-    ResponseLostBehindStack,
-    StreamBuffered,
-    Violation,
-)
 from asgifuzz._finding import Finding
+from asgifuzz.checks.invariants import (
+    BACKGROUND_TASK_BEFORE_RESPONSE,
+    BACKGROUND_TASK_LOST,
+    DISCONNECT_HIDDEN,
+    EXCEPTION_SWALLOWED,
+    REQUEST_BODY_ALTERED,
+    RESPONSE_LOST_BEHIND_STACK,
+    STREAM_BUFFERED,
+    Invariant,
+)
+
+if TYPE_CHECKING:
+    from asgifuzz.server.driver import Outcome
 
 __all__ = ("compare_outcomes",)
 
@@ -77,7 +80,7 @@ def _timely_events(outcome: Outcome) -> list[bool]:
 def compare_outcomes(stack: Outcome, bare: Outcome, *, instrumented: bool, sse: bool) -> list[Finding]:
     if stack.findings or bare.findings:
         return []
-    found: list[tuple[type[Violation], str, str]] = []
+    found: list[tuple[Invariant, str, str]] = []
     disconnected = stack.case.message_count and stack.disconnect_seq is not None
     if instrumented:
         b, s = bare.probe, stack.probe
@@ -86,7 +89,7 @@ def compare_outcomes(stack: Outcome, bare: Outcome, *, instrumented: bool, sse: 
         if b.body_end == "complete" and (s.body_end != "complete" or bytes(s.body) != bytes(b.body)):
             found.append(
                 (
-                    RequestBodyAltered,
+                    REQUEST_BODY_ALTERED,
                     (
                         f"bare endpoint read {bytes(b.body)!r} (complete); behind the stack it read "
                         f"{bytes(s.body)!r} ({s.body_end or 'unfinished'})"
@@ -97,7 +100,7 @@ def compare_outcomes(stack: Outcome, bare: Outcome, *, instrumented: bool, sse: 
         if b.saw_disconnect and not s.saw_disconnect:
             found.append(
                 (
-                    DisconnectHidden,
+                    DISCONNECT_HIDDEN,
                     "the bare endpoint saw the client disconnect; behind the stack it never did",
                     "disconnect",
                 )
@@ -106,7 +109,7 @@ def compare_outcomes(stack: Outcome, bare: Outcome, *, instrumented: bool, sse: 
             sbg = s.background.get(name)
             if bg.finished is not None and (sbg is None or sbg.finished is None):
                 state = "never started" if sbg is None or sbg.started is None else "started but never finished"
-                found.append((BackgroundTaskLost, f"background task {name!r} {state} behind the stack", name))
+                found.append((BACKGROUND_TASK_LOST, f"background task {name!r} {state} behind the stack", name))
                 continue
             bare_after = (
                 bare.response.delivered_seq is not None
@@ -118,7 +121,7 @@ def compare_outcomes(stack: Outcome, bare: Outcome, *, instrumented: bool, sse: 
                 if done is None or sbg.started < done:
                     found.append(
                         (
-                            BackgroundTaskBeforeResponse,
+                            BACKGROUND_TASK_BEFORE_RESPONSE,
                             f"background task {name!r} started before the client had the complete response"
                             + (" (the response never completed)" if done is None else ""),
                             name,
@@ -127,7 +130,7 @@ def compare_outcomes(stack: Outcome, bare: Outcome, *, instrumented: bool, sse: 
         if b.planted and bare.app_end == "raised" and stack.app_end != "raised":
             found.append(
                 (
-                    ExceptionSwallowed,
+                    EXCEPTION_SWALLOWED,
                     (
                         f"the endpoint's exception ({b.planted[0]}) reached the server without middleware, "
                         f"but the stack {stack.app_end} normally"
@@ -141,7 +144,7 @@ def compare_outcomes(stack: Outcome, bare: Outcome, *, instrumented: bool, sse: 
                 if ok_bare and not ok_stack:
                     found.append(
                         (
-                            StreamBuffered,
+                            STREAM_BUFFERED,
                             f"event {i} had not reached the client when the endpoint produced event {i + 1}",
                             "stream",
                         )
@@ -152,7 +155,7 @@ def compare_outcomes(stack: Outcome, bare: Outcome, *, instrumented: bool, sse: 
     if bare.response.delivered_seq is not None and stack.response.delivered_seq is None and not disconnected:
         found.append(
             (
-                ResponseLostBehindStack,
+                RESPONSE_LOST_BEHIND_STACK,
                 "the bare app completed the response; behind the stack it "
                 + ("never started" if stack.response.start_seq is None else "never finished"),
                 "response",

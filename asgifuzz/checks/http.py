@@ -1,4 +1,4 @@
-"""Protocol oracles for what an HTTP app sends.
+"""Protocol checks for what an HTTP app sends.
 
 ``ResponseChecker`` is fed every message the app passes to ``send()``, in
 order, and returns the violations each one commits.  It is pure and
@@ -8,30 +8,30 @@ server does with a bad message (asgi-invariants.md 0.4).
 
 from __future__ import annotations
 
-import math
 import os
 import re
 from collections.abc import Mapping
 from typing import Any
 
-from asgifuzz._errors import (
-    BodyForbidden,
-    ContentLengthMismatch,
-    InvalidBody,
-    InvalidHeaders,
-    InvalidMessage,
-    InvalidStatus,
-    UnknownMessageType,
-    Violation,
+from asgifuzz.checks.invariants import (
+    BODY_FORBIDDEN,
+    CONTENT_LENGTH_MISMATCH,
+    INVALID_BODY,
+    INVALID_HEADERS,
+    INVALID_MESSAGE,
+    INVALID_STATUS,
+    UNKNOWN_MESSAGE_TYPE,
+    Invariant,
 )
-from asgifuzz._spec import HTTPState, allowed_types, illegal_move, next_state
+from asgifuzz.spec.http import HTTPState, allowed_types, illegal_move, next_state
 
-__all__ = ("ResponseChecker",)
+__all__ = ("Problem", "ResponseChecker")
 
 _TOKEN = re.compile(rb"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
 _BAD_VALUE = re.compile(rb"[\x00-\x08\x0a-\x1f\x7f]")
 _DIGITS = re.compile(rb"^[0-9]+$")
-Problem = tuple[type[Violation], str]
+#: An invariant broken by one message, and what exactly was wrong.
+Problem = tuple[Invariant, str]
 
 
 def _headers_problem(headers: object) -> str | None:
@@ -110,16 +110,15 @@ class ResponseChecker:
     def check(self, message: object) -> list[Problem]:
         """Check one message and advance the state; returns the violations."""
         if not isinstance(message, Mapping):
-            return [(InvalidMessage, f"send() got {type(message).__name__}, not a dict")]
+            return [(INVALID_MESSAGE, f"send() got {type(message).__name__}, not a dict")]
         if not all(isinstance(k, str) for k in message):
-            return [(InvalidMessage, f"message has non-str keys: {list(message)!r}")]
+            return [(INVALID_MESSAGE, f"message has non-str keys: {list(message)!r}")]
         mtype = message.get("type")
         if not isinstance(mtype, str):
-            return [(InvalidMessage, f"message 'type' must be a str, got {mtype!r}")]
+            return [(INVALID_MESSAGE, f"message 'type' must be a str, got {mtype!r}")]
         if mtype not in self.allowed:
             return [
-                (
-                    UnknownMessageType,
+                (UNKNOWN_MESSAGE_TYPE,
                     (
                         f"sent {mtype!r}, which this server does not accept "
                         f"(accepted: {', '.join(sorted(self.allowed))})"
@@ -142,17 +141,17 @@ class ResponseChecker:
         elif mtype == "http.response.pathsend":
             path = message.get("path")
             if not isinstance(path, str) or not os.path.isabs(path):
-                problems.append((InvalidBody, f"pathsend 'path' must be an absolute str, got {path!r}"))
+                problems.append((INVALID_BODY, f"pathsend 'path' must be an absolute str, got {path!r}"))
         elif mtype == "http.response.debug":
             self.debug_sent = True
         elif mtype == "http.response.early_hint":
             problem = _links_problem(message.get("links", []))
             if problem:
-                problems.append((InvalidHeaders, f"early hint: {problem}"))
+                problems.append((INVALID_HEADERS, f"early hint: {problem}"))
         elif mtype == "http.response.trailers" and "headers" in message:
             problem = _headers_problem(message["headers"])
             if problem:
-                problems.append((InvalidHeaders, f"trailers: {problem}"))
+                problems.append((INVALID_HEADERS, f"trailers: {problem}"))
         self.state = new
         return problems
 
@@ -160,31 +159,31 @@ class ResponseChecker:
         problems: list[Problem] = []
         status = message.get("status")
         if not isinstance(status, int) or isinstance(status, bool):
-            problems.append((InvalidStatus, f"status must be an int, got {status!r}"))
+            problems.append((INVALID_STATUS, f"status must be an int, got {status!r}"))
         elif not 200 <= status <= 599:
-            problems.append((InvalidStatus, f"status {status} is not a final status (200-599)"))
+            problems.append((INVALID_STATUS, f"status {status} is not a final status (200-599)"))
         else:
             self.status = status
         trailers = message.get("trailers", False)
         if not isinstance(trailers, bool):
-            problems.append((InvalidHeaders, f"'trailers' must be a bool, got {trailers!r}"))
+            problems.append((INVALID_HEADERS, f"'trailers' must be a bool, got {trailers!r}"))
         self.trailers_declared = bool(trailers)
         headers = message.get("headers", [])
         problem = _headers_problem(headers)
         if problem:
-            problems.append((InvalidHeaders, problem))
+            problems.append((INVALID_HEADERS, problem))
             return problems
         types = _header_values(headers, b"content-type")
         if len(types) > 1:
             # RFC 9110 8.3: a singleton field; clients pick one at random.
-            problems.append((InvalidHeaders, f"Content-Type was set {len(types)} times: {types!r}"))
+            problems.append((INVALID_HEADERS, f"Content-Type was set {len(types)} times: {types!r}"))
         lengths = _header_values(headers, b"content-length")
         if lengths:
             values = {v.strip() for v in lengths}
             if len(values) > 1 or not all(_DIGITS.match(v) for v in values):
-                problems.append((ContentLengthMismatch, f"invalid or conflicting Content-Length {lengths!r}"))
+                problems.append((CONTENT_LENGTH_MISMATCH, f"invalid or conflicting Content-Length {lengths!r}"))
             elif _header_values(headers, b"transfer-encoding"):
-                problems.append((ContentLengthMismatch, "both Content-Length and Transfer-Encoding were set"))
+                problems.append((CONTENT_LENGTH_MISMATCH, "both Content-Length and Transfer-Encoding were set"))
             else:
                 self.declared_length = int(values.pop())
         return problems
@@ -193,27 +192,24 @@ class ResponseChecker:
         body = message.get("body", b"")
         more = message.get("more_body", False)
         if not isinstance(body, bytes | bytearray | memoryview):
-            return [(InvalidBody, f"body must be bytes, got {type(body).__name__}")]
+            return [(INVALID_BODY, f"body must be bytes, got {type(body).__name__}")]
         if not isinstance(more, bool):
-            return [(InvalidBody, f"more_body must be a bool, got {more!r}")]
+            return [(INVALID_BODY, f"more_body must be a bool, got {more!r}")]
         size = memoryview(body).nbytes
         self.body_bytes += size
         problems: list[Problem] = []
         if self.head:
             return problems
         if self.status in (204, 304) and size:
-            problems.append((BodyForbidden, f"a {self.status} response sent {size} body byte(s)"))
+            problems.append((BODY_FORBIDDEN, f"a {self.status} response sent {size} body byte(s)"))
         exempt = self.status == 304
         n = self.declared_length
         if n is not None and not exempt:
             if self.body_bytes > n:
-                problems.append((ContentLengthMismatch, f"body reached {self.body_bytes} bytes, Content-Length is {n}"))
+                problems.append((CONTENT_LENGTH_MISMATCH, f"body reached {self.body_bytes} bytes, Content-Length is {n}"))
             elif final and self.body_bytes < n:
                 problems.append(
-                    (ContentLengthMismatch, f"body ended at {self.body_bytes} bytes, Content-Length is {n}")
+                    (CONTENT_LENGTH_MISMATCH, f"body ended at {self.body_bytes} bytes, Content-Length is {n}")
                 )
         return problems
 
-
-def finite_number(value: object) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
 
 __all__ = ("PlantedError", "Probe", "current_probe")
 
@@ -91,11 +90,3 @@ def current_probe() -> Probe:
 def install_probe(probe: Probe) -> None:
     _current[0] = probe
 
-
-def snapshot(probe: Probe) -> dict[str, Any]:
-    return {
-        "called": probe.called,
-        "body": bytes(probe.body),
-        "body_end": probe.body_end,
-        "saw_disconnect": probe.saw_disconnect,
-    }

@@ -22,16 +22,16 @@ import enum
 from collections.abc import Mapping
 from typing import Final
 
-from asgifuzz._errors import (
-    BodyBeforeResponseStart,
-    DuplicateResponseStart,
-    ExtensionMisuse,
-    MessageAfterResponseComplete,
-    UnknownMessageType,
-    Violation,
+from asgifuzz.checks.invariants import (
+    BODY_BEFORE_RESPONSE_START,
+    DUPLICATE_RESPONSE_START,
+    EXTENSION_MISUSE,
+    MESSAGE_AFTER_RESPONSE_COMPLETE,
+    UNKNOWN_MESSAGE_TYPE,
+    Invariant,
 )
 
-__all__ = ("HTTP_TRANSITIONS", "HTTPState", "illegal_move", "next_state")
+__all__ = ("CORE_TYPES", "EXTENSION_TYPES", "HTTP_TRANSITIONS", "HTTPState", "allowed_types", "illegal_move", "next_state")
 
 
 class HTTPState(enum.Enum):
@@ -47,15 +47,18 @@ class HTTPState(enum.Enum):
 
 S = HTTPState
 
-#: The extension each non-core message type needs in ``scope["extensions"]``.
-EXTENSION_OF: Final[Mapping[str, str]] = {
-    "http.response.trailers": "http.response.trailers",
-    "http.response.pathsend": "http.response.pathsend",
-    "http.response.zerocopysend": "http.response.zerocopysend",
-    "http.response.early_hint": "http.response.early_hint",
-    "http.response.push": "http.response.push",
-    "http.response.debug": "http.response.debug",
-}
+#: Extension message types; each is allowed only when ``scope["extensions"]``
+#: advertises the extension of the same name.
+EXTENSION_TYPES: Final = frozenset(
+    {
+        "http.response.trailers",
+        "http.response.pathsend",
+        "http.response.zerocopysend",
+        "http.response.early_hint",
+        "http.response.push",
+        "http.response.debug",
+    }
+)
 CORE_TYPES: Final = frozenset({"http.response.start", "http.response.body"})
 
 HTTP_TRANSITIONS: Final[Mapping[tuple[HTTPState, str], HTTPState]] = {
@@ -73,15 +76,15 @@ HTTP_TRANSITIONS: Final[Mapping[tuple[HTTPState, str], HTTPState]] = {
 def allowed_types(extensions: Mapping[str, object] | None) -> frozenset[str]:
     """Message types an HTTP app may send given the advertised extensions."""
     ext = extensions or {}
-    return CORE_TYPES | {t for t, name in EXTENSION_OF.items() if name in ext}
+    return CORE_TYPES | {t for t in EXTENSION_TYPES if t in ext}
 
 
-def illegal_move(state: HTTPState, message_type: str) -> type[Violation]:
+def illegal_move(state: HTTPState, message_type: str) -> Invariant:
     """The invariant broken by sending ``message_type`` in ``state``."""
     if state is S.COMPLETE:
-        return MessageAfterResponseComplete
+        return MESSAGE_AFTER_RESPONSE_COMPLETE
     if message_type == "http.response.start":
-        return DuplicateResponseStart
+        return DUPLICATE_RESPONSE_START
     if state is S.AWAITING_START and message_type in (
         "http.response.body",
         "http.response.pathsend",
@@ -89,10 +92,10 @@ def illegal_move(state: HTTPState, message_type: str) -> type[Violation]:
         "http.response.trailers",
         "http.response.push",
     ):
-        return BodyBeforeResponseStart
-    if message_type not in CORE_TYPES and message_type not in EXTENSION_OF:
-        return UnknownMessageType
-    return ExtensionMisuse
+        return BODY_BEFORE_RESPONSE_START
+    if message_type not in CORE_TYPES and message_type not in EXTENSION_TYPES:
+        return UNKNOWN_MESSAGE_TYPE
+    return EXTENSION_MISUSE
 
 
 def next_state(

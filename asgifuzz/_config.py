@@ -1,0 +1,165 @@
+"""``Settings``: every knob of a fuzz run, in one place.
+
+The Python API (``fuzz(**options)``), the command line and the pytest plugin
+all build one ``Settings`` and hand it down unchanged: the search, the fake
+server and the supervisor read their knobs from it.  A new option is one
+field here plus the line that exposes it (a CLI flag, an ini key).
+
+``Settings.create`` takes the user-facing spellings (``backend="both"``,
+``checks=["-app-raised"]``) and turns them into the canonical fields, raising
+``UsageError`` with one line for anything wrong.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from asgifuzz._errors import UsageError
+
+__all__ = ("BACKENDS", "Backend", "Settings", "select_checks")
+
+Backend = Literal["asyncio", "trio"]
+BACKENDS: tuple[Backend, ...] = ("asyncio", "trio")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Settings:
+    # -- budget
+    #: Generated interactions (split between workers by the CLI).
+    max_examples: int = 1000
+    #: Stop after this many seconds; alone, it bounds the run by time.
+    max_time: float | None = None
+    #: Makes a run reproducible; None picks one at random (reported back).
+    seed: int | None = None
+    #: Stop at the first finding.
+    exitfirst: bool = False
+    # -- how the app runs
+    backends: tuple[Backend, ...] = ("asyncio",)
+    #: The real server imitated (``asgifuzz.server.profiles``).
+    profile: str = "uvicorn"
+    #: Virtual time (default) or the real clock.
+    virtual_time: bool = True
+    #: Virtual seconds the client waits for a complete response before leaving.
+    client_patience: float = 300.0
+    #: Virtual seconds the app has to return after the response or disconnect.
+    hang_timeout: float = 60.0
+    #: Virtual seconds to watch for late calls and leaked tasks after return.
+    grace: float = 1.0
+    #: Client actions per generated case, and body bytes per request.
+    max_actions: int = 12
+    max_body: int = 2048
+    # -- what is reported
+    #: Invariant codes to report; None reports every one.
+    checks: frozenset[str] | None = None
+    # -- persistence and processes
+    #: A Hypothesis example database, a directory for one, or None.
+    database: Any = None
+    #: Worker processes (the CLI; the API runs in the calling process).
+    workers: int = 1
+    #: Seconds one example may make no progress before event-loop-blocked.
+    block_timeout: float = 5.0
+
+    @classmethod
+    def create(cls, **options: Any) -> Settings:
+        """Settings from user-facing options; unknown or bad values raise ``UsageError``.
+
+        Besides the field names this accepts ``backend`` ("asyncio", "trio",
+        "both" or a list) and ``checks`` as any iterable of codes, where a
+        leading '-' excludes a code.
+        """
+        names = {f.name for f in dataclasses.fields(cls)}
+        if "backend" in options:
+            backend = options.pop("backend")
+            if backend is not None:
+                options["backends"] = _backends(backend)
+        unknown = sorted(set(options) - names)
+        if unknown:
+            hints = []
+            for name in unknown:
+                close = difflib.get_close_matches(name, sorted(names | {"backend"}), n=1)
+                hints.append(f"{name!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
+            raise UsageError(f"unknown option(s) {', '.join(hints)}")
+        if options.get("checks") is not None and not isinstance(options["checks"], frozenset):
+            options["checks"] = select_checks(options["checks"])
+        if "backends" in options:
+            options["backends"] = _backends(options["backends"])
+        settings = cls(**{k: v for k, v in options.items() if v is not None or k in ("max_time", "seed", "database", "checks")})
+        settings.validate()
+        return settings
+
+    def replace(self, **changes: Any) -> Settings:
+        return dataclasses.replace(self, **changes)
+
+    def validate(self) -> None:
+        if self.max_examples < 1:
+            raise UsageError(f"max_examples={self.max_examples!r} must be at least 1")
+        if self.max_time is not None and self.max_time <= 0:
+            raise UsageError(f"max_time={self.max_time!r} must be a positive number of seconds")
+        if self.workers < 1:
+            raise UsageError(f"workers={self.workers!r} must be at least 1")
+        if self.block_timeout <= 0:
+            raise UsageError(f"block_timeout={self.block_timeout!r} must be positive")
+        for b in self.backends:
+            if b not in BACKENDS:
+                raise UsageError(f"backend {b!r} is unknown; choose asyncio, trio or both")
+        if "trio" in self.backends:
+            try:
+                import trio  # noqa: F401
+            except ImportError:
+                raise UsageError("backend 'trio' needs trio installed: pip install trio") from None
+        from asgifuzz.server.profiles import get_profile
+
+        get_profile(self.profile)
+
+    def reports(self, code: str) -> bool:
+        """Whether findings of invariant ``code`` are reported."""
+        return self.checks is None or code in self.checks
+
+    def example_database(self) -> Any:
+        """The Hypothesis example database (a directory path becomes one)."""
+        if isinstance(self.database, str):
+            from hypothesis.database import DirectoryBasedExampleDatabase
+
+            return DirectoryBasedExampleDatabase(self.database)
+        return self.database
+
+
+def _backends(value: object) -> tuple[Backend, ...]:
+    if value == "both":
+        return BACKENDS
+    items = (value,) if isinstance(value, str) else tuple(value)  # type: ignore[arg-type]
+    for b in items:
+        if b not in BACKENDS:
+            raise UsageError(f"backend {b!r} is unknown; choose asyncio, trio or both")
+    return items  # type: ignore[return-value]
+
+
+def select_checks(items: str | Iterable[str] | None) -> frozenset[str] | None:
+    """The codes to report: ``a,b`` keeps a and b; ``-a,-b`` keeps all but a and b.
+
+    Accepts one comma-separated string (the CLI and ini form) or any
+    iterable of codes (the API and marker form).  Unknown codes raise
+    ``UsageError`` with the closest known code.
+    """
+    from asgifuzz.checks import INVARIANTS
+
+    if items is None:
+        return None
+    if isinstance(items, str):
+        items = items.split(",")
+    codes = [c.strip() for c in items if c and c.strip()]
+    if not codes:
+        return None
+    include = [c for c in codes if not c.startswith("-")]
+    exclude = [c[1:] for c in codes if c.startswith("-")]
+    for code in include + exclude:
+        if code not in INVARIANTS:
+            close = difflib.get_close_matches(code, list(INVARIANTS), n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else "; run 'asgifuzz checks' for the list"
+            raise UsageError(f"unknown invariant {code!r}{hint}")
+    selected = include or list(INVARIANTS)
+    return frozenset(c for c in selected if c not in exclude)

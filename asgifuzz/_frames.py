@@ -1,0 +1,155 @@
+"""Frames, sites and exception chains: one definition for the whole engine.
+
+"An asgifuzz frame" means a frame of the engine itself (the fake server, the
+search, the supervisor); asgifuzz's adversarial endpoints and its demo app are
+*app* code, so findings may point at them.  Every place that skips engine
+frames (finding locations, traceback trimming, the watchdog's stack dump)
+asks ``engine_file``.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import traceback
+from collections.abc import Iterator
+from types import FrameType
+from typing import Any
+
+__all__ = (
+    "caller_site",
+    "chain",
+    "coro_site",
+    "engine_file",
+    "exception_site",
+    "exception_text",
+    "frame_site",
+    "leaves",
+    "short_path",
+    "stack_text",
+    "trimmed_traceback",
+)
+
+_OWN_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
+_APP_FILES = ("endpoints.py", "demo.py")
+#: Event-loop libraries: "waiting in Event.wait" says less than the line that awaited it.
+_RUNTIME_DIRS = tuple(f"{os.sep}{name}{os.sep}" for name in ("asyncio", "trio", "anyio", "sniffio"))
+
+
+def engine_file(filename: str) -> bool:
+    """A file of asgifuzz's engine; its endpoints and demo are app code."""
+    return filename.startswith(_OWN_DIR) and not filename.endswith(_APP_FILES)
+
+
+def short_path(filename: str) -> str:
+    """A path as users read it: relative to site-packages, or ``asgifuzz/...``."""
+    for marker in ("site-packages" + os.sep, "dist-packages" + os.sep):
+        if marker in filename:
+            return filename.split(marker, 1)[1]
+    if filename.startswith(_OWN_DIR):  # asgifuzz's endpoints and demo, even from an editable install
+        return "asgifuzz/" + filename[len(_OWN_DIR) :]
+    return filename
+
+
+def frame_site(frame: FrameType) -> str:
+    return f"{short_path(frame.f_code.co_filename)}:{frame.f_lineno}"
+
+
+def _forwards(frame: Any, message: object) -> bool:
+    """The frame is a ``send`` wrapper that got ``message`` as an argument and passes it on."""
+    code = frame.f_code
+    names = code.co_varnames[: code.co_argcount + code.co_kwonlyargcount]
+    return any(frame.f_locals.get(name) is message for name in names)
+
+
+def _outside_engine(frame: Any) -> Any:
+    while frame is not None and engine_file(frame.f_code.co_filename):
+        frame = frame.f_back
+    return frame
+
+
+def caller_site(message: object = None, *, depth: int = 2) -> str:
+    """'file:line' of the first frame outside asgifuzz that called into us.
+
+    With ``message``, pass-through ``send`` wrappers (Starlette's
+    ``ServerErrorMiddleware._send`` and the like) are skipped, so the site is
+    the code that produced the message, not the outermost wrapper.
+    """
+    frame = _outside_engine(sys._getframe(depth))
+    if message is not None:
+        while frame is not None and frame.f_back is not None and _forwards(frame, message):
+            outer = _outside_engine(frame.f_back)
+            if outer is None:
+                break
+            frame = outer
+    return "" if frame is None else frame_site(frame)
+
+
+def coro_site(coro: Any) -> str:
+    """'file:line in function' of the innermost app frame a suspended coroutine chain waits in."""
+    site = ""
+    seen = 0
+    while coro is not None and seen < 200:
+        seen += 1
+        frame = getattr(coro, "cr_frame", None) or getattr(coro, "gi_frame", None)
+        filename = frame.f_code.co_filename if frame is not None else ""
+        if frame is not None and not engine_file(filename) and not any(d in filename for d in _RUNTIME_DIRS):
+            site = f"{short_path(filename)}:{frame.f_lineno} in {frame.f_code.co_name}"
+        coro = getattr(coro, "cr_await", None) or getattr(coro, "gi_yieldfrom", None)
+    return site
+
+
+def chain(exc: BaseException) -> Iterator[BaseException]:
+    """``exc``, then its causes and contexts, each once."""
+    seen: set[int] = set()
+    e: BaseException | None = exc
+    while e is not None and id(e) not in seen:
+        seen.add(id(e))
+        yield e
+        e = e.__cause__ or e.__context__
+
+
+def leaves(exc: BaseException) -> list[BaseException]:
+    """The non-group exceptions inside ``exc`` (itself when it is not a group)."""
+    if isinstance(exc, BaseExceptionGroup):
+        return [leaf for sub in exc.exceptions for leaf in leaves(sub)]
+    return [exc]
+
+
+def exception_text(exc: BaseException) -> str:
+    """``Type: message``, or just ``Type`` for a bare ``assert`` and the like."""
+    text = str(exc)
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def exception_site(exc: BaseException) -> str:
+    """'file:line' where ``exc`` was raised (innermost frame)."""
+    tb = exc.__traceback__
+    if tb is None:
+        return ""
+    while tb.tb_next is not None:
+        tb = tb.tb_next
+    return f"{short_path(tb.tb_frame.f_code.co_filename)}:{tb.tb_lineno}"
+
+
+def trimmed_traceback(exc: BaseException) -> str:
+    """The app's traceback, starting at the app (no fake-server frames)."""
+    tb = exc.__traceback__
+    while tb is not None and tb.tb_next is not None and engine_file(tb.tb_frame.f_code.co_filename):
+        tb = tb.tb_next
+    # anyio/Starlette re-raise a group's only exception from inside the
+    # group ("collapse_excgroups"): the group adds nothing but noise.
+    context = exc.__context__
+    with_chain = not (isinstance(context, BaseExceptionGroup) and exc in context.exceptions)
+    return "".join(traceback.format_exception(type(exc), exc, tb, chain=with_chain)).rstrip()
+
+
+def stack_text(frame: FrameType, title: str) -> str:
+    """The stack of ``frame`` from the app's entry (engine frames and below left out)."""
+    summary = traceback.extract_stack(frame)
+    cut = 0
+    for i, entry in enumerate(summary):
+        if engine_file(entry.filename):
+            cut = i + 1
+    frames = summary[cut:] or summary
+    return title + "\n" + "".join(traceback.format_list(frames)).rstrip()

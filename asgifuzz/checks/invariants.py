@@ -1,0 +1,379 @@
+"""The invariants: every rule asgifuzz checks, as data, in one registry.
+
+An *invariant* is a rule (this file); a *check* detects it (``checks/http.py``
+for what the app sends, ``checks/lifecycle.py`` for how the app call ends,
+``checks/transparency.py`` for the stack against the bare app, and the
+supervisor for blocked loops and dead processes); a *finding* is one
+observation of a broken invariant (``asgifuzz.Finding``).
+
+To add an invariant: one ``_define`` below (its ``code`` is stable forever:
+corpus files, ``--checks`` and every report use it), then the check that
+detects it in the module of its concern.
+
+Severity is honest (see the README): ``error`` when a real server rejects
+the message, a client gets a wrong, incomplete or no response, work or data
+is lost, or the process crashes, hangs or leaks; ``warning`` for the letter
+of the spec that the major servers tolerate, or a debatable design choice.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Final, Literal
+
+__all__ = ("INVARIANTS", "Group", "Invariant", "Protocol", "Severity")
+
+Group = Literal["protocol", "lifecycle", "transparency"]
+Severity = Literal["error", "warning"]
+Protocol = Literal["http", "websocket", "lifespan", "any"]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Invariant:
+    #: Stable kebab-case identifier (corpus files, ``--checks``, reports).
+    code: str
+    group: Group
+    severity: Severity
+    #: One line: what went wrong.
+    title: str
+    #: A plain paragraph: the rule, and why a real server or client suffers.
+    explanation: str
+    #: Where the rule comes from (spec section, server behaviour, issue).
+    source: str
+    protocol: Protocol = "http"
+
+    def __repr__(self) -> str:
+        return f"<invariant {self.code}>"
+
+
+#: Every invariant by code, in the order ``asgifuzz checks`` lists them.
+INVARIANTS: Final[dict[str, Invariant]] = {}
+
+
+def _define(**fields: object) -> Invariant:
+    invariant = Invariant(**fields)  # type: ignore[arg-type]
+    if invariant.code in INVARIANTS:
+        raise RuntimeError(f"invariant {invariant.code!r} is defined twice")
+    INVARIANTS[invariant.code] = invariant
+    return invariant
+
+
+# ------------------------------------------------------------ protocol
+
+INVALID_MESSAGE = _define(
+    code="invalid-message",
+    group="protocol",
+    severity="error",
+    title="send() was given something that is not an ASGI message",
+    explanation="Every object passed to send() must be a dict with str keys and a str "
+    "'type'. Servers index message['type'] directly, so anything else "
+    "crashes the server's send path and the client gets a dropped connection.",
+    source="ASGI spec, asgi.rst 'Events' (GEN-MSG-IS-DICT, GEN-MSG-TYPE-STR)",
+)
+
+UNKNOWN_MESSAGE_TYPE = _define(
+    code="unknown-message-type",
+    group="protocol",
+    severity="error",
+    title="the app sent a message type the server does not accept",
+    explanation="An HTTP app may send only 'http.response.start' and "
+    "'http.response.body', plus the extension messages the server "
+    "advertised in scope['extensions']. uvicorn raises RuntimeError, "
+    "hypercorn UnexpectedMessageError, daphne ValueError.",
+    source="asgi.rst 'Error Handling' and 'Extensions' (GEN-MSG-TYPE-ALLOWED)",
+)
+
+BODY_BEFORE_RESPONSE_START = _define(
+    code="body-before-response-start",
+    group="protocol",
+    severity="error",
+    title="a response message was sent before 'http.response.start'",
+    explanation="The first response message must be 'http.response.start' (only "
+    "advertised early hints and debug messages may precede it). Every "
+    "server rejects a body, trailers or pathsend that comes first.",
+    source="www.rst 'Response Start' (HTTP-START-FIRST)",
+)
+
+DUPLICATE_RESPONSE_START = _define(
+    code="duplicate-response-start",
+    group="protocol",
+    severity="error",
+    title="'http.response.start' was sent twice",
+    explanation="A response has exactly one start. A second one typically comes from "
+    "error-handling middleware that tries to send a 500 after the inner "
+    "app already started the response; servers raise and the client sees "
+    "a truncated response.",
+    source="www.rst 'Response Start' (HTTP-START-ONCE)",
+)
+
+MESSAGE_AFTER_RESPONSE_COMPLETE = _define(
+    code="message-after-response-complete",
+    group="protocol",
+    severity="error",
+    title="a message was sent after the response was complete",
+    explanation="Once the final body (more_body=False), pathsend or final trailers "
+    "went out, the response is over. uvicorn raises RuntimeError and "
+    "hypercorn UnexpectedMessageError for anything sent later.",
+    source="www.rst 'Response Body' (HTTP-NO-SEND-AFTER-COMPLETE)",
+)
+
+EXTENSION_MISUSE = _define(
+    code="extension-misuse",
+    group="protocol",
+    severity="error",
+    title="an extension message was sent out of order",
+    explanation="Extension messages have their own order: early hints and debug "
+    "before the start, trailers only after the final body of a response "
+    "that declared trailers=True, pathsend exactly once after the start "
+    "and instead of any body. Servers reject other orders.",
+    source="docs/extensions.rst (HTTP-TRAILERS-SEQUENCE, HTTP-PATHSEND, HTTP-EARLY-HINT, HTTP-DEBUG)",
+)
+
+INVALID_STATUS = _define(
+    code="invalid-status",
+    group="protocol",
+    severity="error",
+    title="'http.response.start' has an invalid status",
+    explanation="status must be an int (not bool or str) between 200 and 599: 1xx "
+    "interim responses go through the early-hint extension. uvicorn raises "
+    "KeyError for unknown codes and h11 refuses 1xx as a final status.",
+    source="www.rst 'Response Start', RFC 9110 section 15 (HTTP-START-STATUS-*)",
+)
+
+INVALID_BODY = _define(
+    code="invalid-body",
+    group="protocol",
+    severity="error",
+    title="'http.response.body' has a body that is not bytes or a bad more_body",
+    explanation="body must be bytes and more_body a bool. A str or None body raises TypeError inside every server's write path.",
+    source="www.rst 'Response Body' (HTTP-BODY-SHAPE)",
+)
+
+INVALID_HEADERS = _define(
+    code="invalid-headers",
+    group="protocol",
+    severity="error",
+    title="response headers are malformed",
+    explanation="Headers are an iterable of [name, value] pairs of bytes; names are "
+    "lower-case RFC 9110 tokens without a ':' prefix, and values carry no "
+    "CR, LF, NUL or other control bytes (CR/LF allow response splitting). "
+    "Servers raise TypeError, ValueError or h11 LocalProtocolError.",
+    source="www.rst 'Response Start', RFC 9110 section 5 (HDR-*)",
+)
+
+CONTENT_LENGTH_MISMATCH = _define(
+    code="content-length-mismatch",
+    group="protocol",
+    severity="error",
+    title="the body does not match the declared Content-Length",
+    explanation="When a response declares Content-Length N, the body must be exactly N "
+    "bytes (HEAD and 304 responses excepted), and the header must be one "
+    "valid number. h11 raises LocalProtocolError, httptools RuntimeError; "
+    "daphne sends a corrupt stream. Compression middleware that forgets to "
+    "rewrite Content-Length is the classic cause.",
+    source="RFC 9112 section 6.3 (HTTP-CONTENT-LENGTH-VALID, HTTP-BODY-MATCHES-CONTENT-LENGTH)",
+)
+
+BODY_FORBIDDEN = _define(
+    code="body-forbidden",
+    group="protocol",
+    severity="error",
+    title="a 204 or 304 response carries a body",
+    explanation="204 and 304 responses have no body. uvicorn/h11 raises; other servers drop the bytes silently.",
+    source="RFC 9110 sections 15.3.5 and 15.4.5 (HTTP-NO-BODY-FOR-204-304)",
+)
+
+# ------------------------------------------------------------ lifecycle
+
+RESPONSE_INCOMPLETE = _define(
+    code="response-incomplete",
+    group="lifecycle",
+    severity="error",
+    title="the app returned without completing the response",
+    explanation="When the app returns normally it must have sent the start and the "
+    "final body, unless the client had disconnected. uvicorn logs 'ASGI "
+    "callable returned without completing response' and sends a 500 or "
+    "drops the connection; daphne leaves the client waiting.",
+    source="www.rst 'Response Start' (HTTP-RESPONSE-COMPLETE-ON-RETURN)",
+)
+
+EXCEPTION_ON_DISCONNECT = _define(
+    code="exception-on-disconnect",
+    group="lifecycle",
+    severity="error",
+    title="an exception escaped the app because the client disconnected",
+    explanation="A client that goes away (refresh, abort, timeout) is routine. The app "
+    "should stop quietly; instead an exception reached the server, which "
+    "logs 'Exception in ASGI application' for a request nobody is waiting "
+    "for. Starlette's BaseHTTPMiddleware 'RuntimeError: No response "
+    "returned.' (0.28.0 to 0.38.2) is this bug.",
+    source="asgi.rst 'Error Handling'; encode/starlette#2516 (GEN-APP-RAISED)",
+)
+
+APP_RAISED = _define(
+    code="app-raised",
+    group="lifecycle",
+    severity="error",
+    title="an exception escaped the app",
+    explanation="An exception reached the server while the client was still there. "
+    "The server answers 500 (or drops a started response) and logs the "
+    "error. Exceptions planted on purpose by asgifuzz's own adversarial "
+    "endpoints are not reported here (the transparency checks compare them).",
+    source="asgi.rst 'Error Handling' (GEN-APP-RAISED)",
+)
+
+APP_HANG = _define(
+    code="app-hang",
+    group="lifecycle",
+    severity="error",
+    title="the app did not finish",
+    explanation="After the response completed or the client disconnected, the app kept "
+    "running past the deadline (in virtual time), or blocked with nothing "
+    "left that could wake it, or spun without ever blocking. A real server "
+    "keeps the task, its memory and its connection slot forever.",
+    source="asgi.rst connection lifetime (GEN-TERMINATES)",
+)
+
+EVENT_LOOP_BLOCKED = _define(
+    code="event-loop-blocked",
+    group="lifecycle",
+    severity="error",
+    title="the app blocked the event loop",
+    explanation="The app ran Python code (or a blocking call such as time.sleep) for "
+    "seconds without ever awaiting, so the event loop could not run: under "
+    "a real server every other request on that worker stalls, timeouts do "
+    "not fire and disconnects go unnoticed. asgifuzz saw no progress in "
+    "its worker process and reports the frame the loop was stuck in.",
+    source="asyncio 'Developing with asyncio': blocking code; asgifuzz worker watchdog",
+)
+
+PROCESS_EXITED = _define(
+    code="process-exited",
+    group="lifecycle",
+    severity="error",
+    title="the app ended the server process",
+    explanation="Handling a request terminated the whole process (os._exit, a fatal "
+    "signal, or a crash in a C extension). Under a real server this kills "
+    "every connection of the worker, not just this request.",
+    source="asgi.rst 'Error Handling' (an app must not take the server down); asgifuzz worker supervisor",
+)
+
+RECEIVE_AFTER_DISCONNECT = _define(
+    code="receive-after-disconnect",
+    group="lifecycle",
+    severity="error",
+    title="receive() was called again after 'http.disconnect'",
+    explanation="hypercorn and daphne deliver one 'http.disconnect' and then block "
+    "receive() forever, so an app that asks again hangs there (uvicorn "
+    "repeats the disconnect, which hides the bug).",
+    source="asgi-invariants HTTP-NO-RECEIVE-AFTER-DISCONNECT (hypercorn, daphne behaviour)",
+)
+
+TASK_LEAK = _define(
+    code="task-leak",
+    group="lifecycle",
+    severity="error",
+    title="a task the app started was still running after it returned",
+    explanation="Work started with create_task or a system nursery outlives the "
+    "request: nothing awaits it, its errors are lost and it can touch the "
+    "connection after the server reused or closed it.",
+    source="asgi.rst 'Applications' (GEN-NO-CALLS-AFTER-RETURN)",
+)
+
+CALL_AFTER_RETURN = _define(
+    code="call-after-return",
+    group="lifecycle",
+    severity="error",
+    title="receive() or send() was called after the app returned",
+    explanation="The connection's callables are only valid during the app call. "
+    "uvicorn raises RuntimeError for late sends; hypercorn's stream is "
+    "already closed.",
+    source="asgi.rst 'Applications' (GEN-NO-CALLS-AFTER-RETURN)",
+)
+
+RETURNED_NON_NONE = _define(
+    code="returned-non-none",
+    group="lifecycle",
+    severity="warning",
+    title="the app returned a value other than None",
+    explanation="uvicorn logs an error and closes the connection when the app's coroutine returns anything but None.",
+    source="uvicorn run_asgi (GEN-APP-RETURNS-NONE)",
+)
+
+# ------------------------------------------------------------ transparency
+
+REQUEST_BODY_ALTERED = _define(
+    code="request-body-altered",
+    group="transparency",
+    severity="error",
+    title="the endpoint saw a different request body behind the middleware stack",
+    explanation="The same client sent the same bytes, but the endpoint behind the "
+    "stack received different bytes, or a different end of body, than the "
+    "same endpoint with no middleware. A middleware lost, duplicated or "
+    "reordered request data.",
+    source="www.rst 'Request' (MW-REQUEST-BODY-INTEGRITY)",
+)
+
+DISCONNECT_HIDDEN = _define(
+    code="disconnect-hidden",
+    group="transparency",
+    severity="error",
+    title="the endpoint never learned that the client disconnected",
+    explanation="Without middleware the endpoint saw the client leave; behind the "
+    "stack it did not, so it keeps working (streaming, polling, computing) "
+    "for nobody.",
+    source="www.rst 'Disconnect' (MW-DISCONNECT-VISIBLE)",
+)
+
+BACKGROUND_TASK_LOST = _define(
+    code="background-task-lost",
+    group="transparency",
+    severity="error",
+    title="a background task did not run to completion behind the stack",
+    explanation="Without middleware the response's background task ran to completion; "
+    "behind the stack it was never started or was cancelled.",
+    source="Starlette BackgroundTask contract (run after the response is sent)",
+)
+
+BACKGROUND_TASK_BEFORE_RESPONSE = _define(
+    code="background-task-before-response",
+    group="transparency",
+    severity="error",
+    title="a background task ran before the client had the response",
+    explanation="Without middleware the client received the complete response before "
+    "the background task started; behind the stack the task started first, "
+    "so the client waits for background work (Starlette issue #919 class).",
+    source="Starlette BackgroundTask contract (run after the response is sent)",
+)
+
+EXCEPTION_SWALLOWED = _define(
+    code="exception-swallowed",
+    group="transparency",
+    severity="warning",
+    title="an endpoint's exception did not reach the server behind the stack",
+    explanation="Without middleware the endpoint's exception propagated to the server "
+    "(which logs it); behind the stack it vanished, so failures go unseen.",
+    source="asgi.rst 'Error Handling'",
+)
+
+STREAM_BUFFERED = _define(
+    code="stream-buffered",
+    group="transparency",
+    severity="error",
+    title="streamed events were held back behind the stack",
+    explanation="For a text/event-stream response, each event reached the client "
+    "before the next was produced without middleware; behind the stack an "
+    "event was still held back when the next one was produced (compared "
+    "after decoding Content-Encoding).",
+    source="www.rst 'Response Body' (streaming), MW-RESPONSE-INTEGRITY",
+)
+
+RESPONSE_LOST_BEHIND_STACK = _define(
+    code="response-lost-behind-stack",
+    group="transparency",
+    severity="error",
+    title="the response completed without middleware but not behind the stack",
+    explanation="The same interaction gave the client a complete response from the "
+    "bare endpoint, and an incomplete or missing one through the stack.",
+    source="www.rst 'Response Body'",
+)

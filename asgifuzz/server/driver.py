@@ -1,0 +1,276 @@
+"""The driver: runs one case (one HTTP connection) against an app, in-process.
+
+Theory of operation
+-------------------
+The driver task and the app task share one event loop (asyncio or trio,
+through anyio).  The driver asks an ``ActionSource`` for the next
+client/server action (Hypothesis draws it while fuzzing; the case's script
+supplies it when replaying), applies it, and lets the app run to its next
+blocking point.  Because the driver never yields to the app between two
+client actions, what the app observes depends only on the script and the
+scheduler, never on wall-clock timing.
+
+``receive()`` hands out exactly the body the script delivered, in the events
+the profile dictates, then blocks until the response completes or the client
+leaves; it never invents a disconnect (``server.http``).
+
+When the script ends the client sends the rest of its body and waits (in
+virtual time, autojumping) for the response; if none completes it gives up
+and disconnects.  The app then has ``hang_timeout`` virtual seconds to return.
+Tasks the app started and left running are reported and cancelled.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from asgifuzz._case import Action, Advance, Case, Chunk, Disconnect, Latency, Run
+from asgifuzz._config import Settings
+from asgifuzz._finding import Finding, TraceEvent
+from asgifuzz._types import ASGIApp
+from asgifuzz.checks.invariants import RECEIVE_AFTER_DISCONNECT
+from asgifuzz.checks.lifecycle import AppEnd, EndKind, app_end_findings, hang_finding, leak_finding
+from asgifuzz.server import running
+from asgifuzz.server.app import AppTask
+from asgifuzz.server.http import ClientView, HTTPConnection
+from asgifuzz.server.loop import current_clock, run_on_loop
+from asgifuzz.server.probe import Probe, install_probe
+from asgifuzz.server.profiles import get_profile
+from asgifuzz.server.trace import Recorder
+
+__all__ = ("ActionSource", "Outcome", "ScriptSource", "replay", "run_case")
+
+
+class ActionSource(Protocol):
+    def next_action(self, connection: HTTPConnection) -> Action | None:
+        """The next action given the client's state, or None to end the script."""
+
+
+class ScriptSource:
+    """Replays a fixed list of actions."""
+
+    def __init__(self, actions: Sequence[Action]) -> None:
+        self._actions = list(actions)
+        self._i = 0
+
+    def next_action(self, connection: HTTPConnection) -> Action | None:
+        if self._i >= len(self._actions):
+            return None
+        self._i += 1
+        return self._actions[self._i - 1]
+
+
+@dataclass(slots=True)
+class Outcome:
+    """Everything observed in one run."""
+
+    case: Case
+    trace: list[TraceEvent]
+    findings: list[Finding]
+    app_end: EndKind
+    app_exc: BaseException | None
+    response: ClientView
+    probe: Probe
+    disconnect_seq: int | None
+
+
+class Driver:
+    """One run: the connection, the app call and the script between them."""
+
+    def __init__(self, app: ASGIApp, case: Case, settings: Settings, source: ActionSource) -> None:
+        self.case = case
+        self.settings = settings
+        self.source = source
+        self.recorder = Recorder()
+        self.findings: list[Finding] = []
+        self.actions: list[Action] = []
+        self.probe = Probe(record=lambda kind, detail: self.recorder.record("endpoint", kind, None, detail))
+        self.app_task = AppTask(app, self.recorder, on_end=self._app_ended)
+        self.connection = HTTPConnection(
+            case, get_profile(case.profile), self.recorder, self.report, self._notify, self._wait_for_change
+        )
+        self.spinning = False
+        self._changed: Any = None  # an anyio.Event, made inside the loop
+        self.clock: Any = None
+
+    # -- the running-case handle (``server.running``) for the watchdog
+    @property
+    def trace(self) -> list[TraceEvent]:
+        return self.recorder.events
+
+    def case_so_far(self) -> Case:
+        return dataclasses.replace(self.case, actions=tuple(self.actions))
+
+    # ------------------------------------------------------------ plumbing
+
+    def report(self, finding: Finding) -> None:
+        self.findings.append(finding)
+        self.recorder.record("asgifuzz", "finding", None, f"{finding.code}: {finding.message}")
+
+    def _notify(self) -> None:
+        import anyio
+
+        self._changed.set()
+        self._changed = anyio.Event()
+
+    async def _wait_for_change(self) -> None:
+        await self._changed.wait()
+
+    def _app_ended(self) -> None:
+        self.connection.app_finished = True
+        self._notify()
+
+    # ------------------------------------------------------------- driving
+
+    async def main(self) -> None:
+        import anyio
+
+        self.clock = current_clock(self.case.backend)
+        self.recorder.clock = self.clock.current_time if self.case.backend == "trio" else self.clock.time
+        self._changed = anyio.Event()
+        scope = self.connection.build_scope()
+        install_probe(self.probe)
+        async with anyio.create_task_group() as tg:
+            self.app_task.tracking = True
+            label = f"{scope['method']} {scope['path']}"
+            tg.start_soon(self.app_task.run, scope, self.connection.receive, self.connection.send, label)
+            await self._settle()
+            # The script never depends on what the app did (only on the
+            # client's own state), so it replays against any app, and
+            # Hypothesis sees the same draws for the same choices even where
+            # the app's scheduling is not deterministic.
+            while True:
+                action = self.source.next_action(self.connection)
+                if action is None:
+                    break
+                self.actions.append(action)
+                await self._apply(action)
+            await self._finish()
+            self.app_task.cancelling = True
+            tg.cancel_scope.cancel()
+        self._check_end()
+
+    async def _settle(self) -> None:
+        quiet = await self.clock.idle()
+        if not quiet and not self.spinning:
+            self.spinning = True
+            self.recorder.record("asgifuzz", "note", None, "the app never blocked (spins without waiting)")
+
+    async def _apply(self, action: Action) -> None:
+        import anyio
+
+        conn = self.connection
+        if isinstance(action, Chunk):
+            if not conn.disconnected:
+                self.recorder.record("client", "chunk", None, f"{action.size} byte(s)")
+            conn.send_body(action.size)
+        elif isinstance(action, Disconnect):
+            conn.disconnect()
+        elif isinstance(action, Run):
+            if action.steps is None:
+                await self._settle()
+            else:
+                for _ in range(action.steps):
+                    await anyio.lowlevel.checkpoint()
+        elif isinstance(action, Advance):
+            self.recorder.record("server", "time", None, f"+{action.seconds:g}s")
+            self.clock.advance(action.seconds)
+            await self._settle()
+        elif isinstance(action, Latency):
+            conn.latency = action.checkpoints
+
+    async def _finish(self) -> None:
+        import anyio
+
+        conn, app = self.connection, self.app_task
+        self.clock.autojump = True
+        if not conn.disconnected and conn.sent < len(conn.body):
+            self.recorder.record("client", "chunk", None, f"{len(conn.body) - conn.sent} byte(s) (rest)")
+            conn.send_body(len(conn.body))
+        with anyio.move_on_after(self.settings.client_patience):
+            while not (conn.response.complete or app.finished):
+                await self._wait_for_change()
+        if not (conn.response.complete or app.finished or conn.disconnected):
+            conn.disconnect("client gave up waiting for the response")
+        with anyio.move_on_after(self.settings.hang_timeout):
+            while not app.finished:
+                await self._wait_for_change()
+        if not app.finished:
+            if not any(f.invariant is RECEIVE_AFTER_DISCONNECT for f in self.findings):
+                self.report(
+                    hang_finding(
+                        spinning=self.spinning,
+                        hang_timeout=self.settings.hang_timeout,
+                        disconnected=conn.disconnected,
+                        stuck_at=app.stuck_at(),
+                    )
+                )
+            return
+        await anyio.sleep(self.settings.grace)
+        for name, waiting_at in app.leaked():
+            self.report(leak_finding(name, waiting_at))
+
+    def _check_end(self) -> None:
+        app, conn = self.app_task, self.connection
+        end = AppEnd(
+            kind=app.end,
+            exception=app.exception,
+            result=app.result,
+            disconnected=conn.disconnected,
+            response_started=conn.checker.started,
+            response_complete=conn.response.complete or conn.checker.complete,
+        )
+        for finding in app_end_findings(end):
+            self.report(finding)
+
+    def outcome(self) -> Outcome:
+        case = self.case_so_far()
+        for f in self.findings:
+            f.case = case
+            f.trace = self.recorder.events
+        return Outcome(
+            case=case,
+            trace=self.recorder.events,
+            findings=self.findings,
+            app_end=self.app_task.end,
+            app_exc=self.app_task.exception,
+            response=self.connection.response,
+            probe=self.probe,
+            disconnect_seq=self.connection.disconnect_seq,
+        )
+
+
+def run_case(
+    app: ASGIApp,
+    case: Case,
+    settings: Settings | None = None,
+    *,
+    source: ActionSource | None = None,
+) -> Outcome:
+    """Run ``case`` against ``app`` and return what was observed.
+
+    The actions come from ``source`` when given (the search draws them as
+    the run goes), else from ``case.actions``.
+    """
+    settings = settings or Settings()
+    driver = Driver(app, case, settings, source or ScriptSource(case.actions))
+    running.set_current(driver)
+    try:
+        run_on_loop(
+            driver.main,
+            backend=case.backend,
+            virtual_time=settings.virtual_time,
+            schedule_seed=case.schedule_seed,
+            tracker=driver.app_task,
+        )
+    finally:
+        running.set_current(None)
+    return driver.outcome()
+
+
+def replay(app: ASGIApp, case: Case, settings: Settings | None = None) -> Outcome:
+    """Run ``case`` again against ``app`` (no Hypothesis involved)."""
+    return run_case(app, case, settings)

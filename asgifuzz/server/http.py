@@ -1,0 +1,229 @@
+"""One HTTP connection: the fake server's side and the client's.
+
+The client side is the script's state: how much of the body it sent, whether
+it left, and the response as it received it (``ClientView``).  The server
+side builds the scope the imitated server would, hands the app exactly the
+body the client sent through the profile's receiver (``http_receive``), and
+checks every message the app sends (``checks.http``) before doing with it
+what the real server does: pass it on, drop it after the client left, or
+raise into the app.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from asgifuzz._case import Case
+from asgifuzz._finding import Finding
+from asgifuzz._frames import caller_site
+from asgifuzz.checks.http import ResponseChecker
+from asgifuzz.checks.invariants import CALL_AFTER_RETURN, RECEIVE_AFTER_DISCONNECT, Invariant
+from asgifuzz.server.http_receive import RECEIVERS
+from asgifuzz.server.profiles import ServerProfile
+from asgifuzz.server.signals import ClientDisconnected, ServerRejectedMessage
+from asgifuzz.server.trace import Recorder, copy_message
+
+__all__ = ("ClientView", "HTTPConnection")
+
+
+@dataclass(slots=True)
+class ClientView:
+    """The response as the client received it."""
+
+    status: int | None = None
+    headers: list[tuple[bytes, bytes]] = field(default_factory=list)
+    #: (seq, bytes) for every body chunk that reached the client.
+    chunks: list[tuple[int, bytes]] = field(default_factory=list)
+    start_seq: int | None = None
+    complete_seq: int | None = None
+    pathsend: str | None = None
+    #: The request was HEAD (the response has no body to wait for).
+    head: bool = False
+    #: The start message declared trailers (the response ends with them).
+    trailers: bool = False
+
+    @property
+    def body(self) -> bytes:
+        return b"".join(c for _, c in self.chunks)
+
+    @property
+    def complete(self) -> bool:
+        return self.complete_seq is not None
+
+    @property
+    def delivered_seq(self) -> int | None:
+        """When the client had the whole response by HTTP framing.
+
+        The final body message, or earlier once the declared Content-Length
+        arrived (at the start for HEAD, 204 and 304): a server then has
+        nothing left to send, even if the ASGI response never formally ended.
+        """
+        if self.start_seq is None or self.trailers:
+            return self.complete_seq
+        if self.head or self.status in (204, 304):
+            return self.start_seq
+        length = self.header(b"content-length")
+        if length is None or not length.strip().isdigit():
+            return self.complete_seq
+        need = int(length)
+        if need == 0:
+            return self.start_seq
+        got = 0
+        for seq, chunk in self.chunks:
+            got += len(chunk)
+            if got >= need:
+                return seq
+        return self.complete_seq
+
+    def header(self, name: bytes) -> bytes | None:
+        for n, v in self.headers:
+            if n.lower() == name:
+                return v
+        return None
+
+
+class HTTPConnection:
+    """The server and client sides of one HTTP exchange."""
+
+    def __init__(
+        self,
+        case: Case,
+        profile: ServerProfile,
+        recorder: Recorder,
+        report: Callable[[Finding], None],
+        notify: Callable[[], None],
+        wait_for_change: Callable[[], Any],
+    ) -> None:
+        self.case = case
+        self.body = case.body
+        self.profile = profile
+        self.recorder = recorder
+        self._report = report
+        self._notify = notify
+        self._wait_for_change = wait_for_change
+        self.response = ClientView(head=case.scope.get("method") == "HEAD")
+        self.checker = ResponseChecker(case.scope)
+        self.receiver = RECEIVERS[profile.receive_mode](case.body, profile)
+        # client side
+        #: Body bytes the client has sent so far.
+        self.sent = 0
+        self.disconnected = False
+        self.disconnect_seq: int | None = None
+        # server side
+        self.disconnect_given = False
+        #: Scheduler yields each send() takes (flow control), from ``Latency``.
+        self.latency = 0
+        #: Set by the driver once the app call has ended.
+        self.app_finished = False
+
+    # ---------------------------------------------------------- the scope
+
+    def build_scope(self) -> dict[str, Any]:
+        """The scope the imitated server hands the app."""
+        scope = dict(self.case.scope)
+        asgi: dict[str, str] = {"version": "3.0"}
+        if self.profile.spec_version is not None:
+            asgi["spec_version"] = self.profile.spec_version
+        scope["asgi"] = asgi
+        ext = dict(scope.get("extensions") or {})
+        if ext or self.profile.base_extensions:
+            scope["extensions"] = ext
+        else:
+            scope.pop("extensions", None)
+        if self.profile.state:
+            scope.setdefault("state", {})
+        scope["headers"] = [tuple(h) for h in scope.get("headers", [])]
+        return scope
+
+    # ------------------------------------------------------ client actions
+
+    def send_body(self, size: int) -> None:
+        """The client sends the next ``size`` body bytes."""
+        if self.disconnected:
+            return
+        start = self.sent
+        self.sent += max(0, min(size, len(self.body) - self.sent))
+        self.receiver.on_body(start, self.sent)
+        self._notify()
+
+    def disconnect(self, detail: str = "") -> None:
+        if self.disconnected:
+            return
+        self.disconnected = True
+        self.disconnect_seq = self.recorder.record("client", "disconnect", None, detail)
+        self.receiver.on_end()
+        self._notify()
+
+    # ------------------------------------------------------------ receive
+
+    def find(self, invariant: Invariant, message: str, where: str = "") -> None:
+        self._report(Finding(invariant, message, where=where))
+
+    async def receive(self) -> dict[str, Any]:
+        if self.app_finished:
+            self.find(CALL_AFTER_RETURN, "receive() was called after the app returned", caller_site())
+        blocks = self.profile.after_disconnect == "block"
+        if self.disconnect_given and blocks:
+            self.find(
+                RECEIVE_AFTER_DISCONNECT,
+                f"receive() was called again after 'http.disconnect'; the {self.profile.name} "
+                "profile blocks forever here",
+                caller_site(),
+            )
+        while True:
+            event = None
+            if not (self.disconnect_given and blocks):
+                ended = self.disconnected or self.checker.complete
+                event = self.receiver.next_event(delivered=self.sent, ended=ended)
+            if event is not None:
+                if event["type"] == "http.disconnect":
+                    self.disconnect_given = True
+                self.recorder.record("server", "receive", dict(event))
+                return event
+            await self._wait_for_change()
+
+    # --------------------------------------------------------------- send
+
+    async def send(self, message: Any) -> None:
+        where = caller_site(message)
+        copy = copy_message(message)
+        if self.latency:
+            import anyio
+
+            for _ in range(self.latency):
+                await anyio.lowlevel.checkpoint()
+        if self.app_finished:
+            self.find(CALL_AFTER_RETURN, "send() was called after the app returned", where)
+        problems = self.checker.check(message)
+        gone = self.disconnected
+        seq = self.recorder.record("app", "send", copy, "client gone" if gone else "")
+        for invariant, text in problems:
+            self.find(invariant, text, where)
+        if gone:
+            if self.profile.send_after_disconnect == "raise":
+                raise ClientDisconnected("client disconnected")
+            return
+        if problems:
+            raise ServerRejectedMessage(problems[0][1])
+        self._client_receives(seq, copy or {})
+
+    def _client_receives(self, seq: int, message: dict[str, Any]) -> None:
+        mtype = message.get("type")
+        view = self.response
+        if mtype == "http.response.start":
+            view.status = message.get("status")
+            view.headers = [(bytes(n), bytes(v)) for n, v in message.get("headers", [])]
+            view.start_seq = seq
+            view.trailers = bool(message.get("trailers", False))
+        elif mtype == "http.response.body":
+            body = message.get("body", b"")
+            if body:
+                view.chunks.append((seq, bytes(body)))
+        elif mtype == "http.response.pathsend":
+            view.pathsend = message.get("path")
+        if self.checker.complete and view.complete_seq is None:
+            view.complete_seq = seq
+            self.receiver.on_end()
+            self._notify()

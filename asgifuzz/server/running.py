@@ -1,0 +1,39 @@
+"""The run in progress, for the supervisor's watchdog thread.
+
+The driver registers each run here when it starts and clears it when it
+ends; the watchdog reads it from another thread to tell progress from a
+blocked loop and to report the case so far.  An explicit handle, so that
+renaming a local variable can never blind the watchdog.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from asgifuzz._case import Case
+    from asgifuzz._finding import TraceEvent
+
+__all__ = ("RunningCase", "current", "set_current")
+
+
+class RunningCase(Protocol):
+    @property
+    def trace(self) -> list[TraceEvent]:
+        """The trace so far (appended to by the loop thread)."""
+        ...
+
+    def case_so_far(self) -> Case:
+        """The case with the actions applied until now."""
+        ...
+
+
+_current: list[RunningCase | None] = [None]
+
+
+def current() -> RunningCase | None:
+    return _current[0]
+
+
+def set_current(run: RunningCase | None) -> None:
+    _current[0] = run
