@@ -43,6 +43,11 @@ class Settings:
     profile: str = "uvicorn"
     #: Virtual time (default) or the real clock.
     virtual_time: bool = True
+    #: Run the app's lifespan around each connection: "auto" (as uvicorn:
+    #: skipped when the app does not support it), "on" (required) or "off".
+    lifespan: Literal["auto", "on", "off"] = "auto"
+    #: Virtual seconds the lifespan startup and shutdown may take.
+    lifespan_timeout: float = 60.0
     #: Virtual seconds the client waits for a complete response before leaving.
     client_patience: float = 300.0
     #: Virtual seconds the app has to return after the response or disconnect.
@@ -103,6 +108,8 @@ class Settings:
             raise UsageError(f"workers={self.workers!r} must be at least 1")
         if self.block_timeout <= 0:
             raise UsageError(f"block_timeout={self.block_timeout!r} must be positive")
+        if self.lifespan not in ("auto", "on", "off"):
+            raise UsageError(f"lifespan={self.lifespan!r} is unknown; choose auto, on or off")
         for b in self.backends:
             if b not in BACKENDS:
                 raise UsageError(f"backend {b!r} is unknown; choose asyncio, trio or both")

@@ -22,13 +22,13 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from asgifuzz._errors import UsageError
+from asgifuzz._finding import Finding
 from asgifuzz._types import ASGIApp, Receive, Scope, Send
 from asgifuzz.endpoints import ENDPOINTS, Endpoint, starlette_endpoint_app
 
 if TYPE_CHECKING:
     from asgifuzz._case import Case
     from asgifuzz._config import Settings
-    from asgifuzz._finding import Finding
     from asgifuzz.server.driver import ActionSource, Outcome
 
 __all__ = ("Target", "discover_targets")
@@ -87,12 +87,49 @@ class Target:
         app = self.build(case.stack) if self.compose else self.app
         outcome = run_case(app, case, settings, source=source)
         findings = [f for f in outcome.findings if settings.reports(f.code)]
+        findings = [_blame_the_disconnect_only_if_it_caused(f, app, outcome, settings) for f in findings]
         if findings or self.bare is None or not outcome.case.differential:
             return outcome, findings
         bare_case = replace(outcome.case, stack=())
         bare = run_case(self.bare, bare_case, settings)
         compared = compare_outcomes(outcome, bare, instrumented=self.instrumented, sse=self.sse)
         return outcome, [f for f in compared if settings.reports(f.code)]
+
+
+def _blame_the_disconnect_only_if_it_caused(finding: Finding, app: ASGIApp, outcome: Outcome, settings: Settings) -> Finding:
+    """``exception-on-disconnect`` only when the disconnect caused the exception (a counterfactual).
+
+    The same case is run again with the client staying (every ``Disconnect``
+    action dropped: it sends its body and waits).  If the same exception
+    escapes from the same place anyway, the disconnect did not cause it: the
+    finding is ``app-raised``.
+    """
+    from asgifuzz._case import Disconnect
+    from asgifuzz.checks.invariants import APP_RAISED, EXCEPTION_ON_DISCONNECT
+    from asgifuzz.server.driver import run_case
+
+    actions = outcome.case.actions
+    if finding.invariant is not EXCEPTION_ON_DISCONNECT or finding.exception is None:
+        return finding
+    if not any(isinstance(a, Disconnect) for a in actions):
+        return finding  # the client left only after waiting in vain: there is no calmer client to compare with
+    calm = replace(outcome.case, actions=tuple(a for a in actions if not isinstance(a, Disconnect)))
+    again = run_case(app, calm, settings)
+    same = any(
+        f.invariant is APP_RAISED and type(f.exception) is type(finding.exception) and f.where == finding.where
+        for f in again.findings
+    )
+    if not same:
+        return finding
+    text = finding.message.replace("after the client disconnected", "").rstrip()
+    return Finding(
+        APP_RAISED,
+        f"{text}; it escapes the same way when the client does not disconnect, so the disconnect did not cause it",
+        where=finding.where,
+        exception=finding.exception,
+        trace=finding.trace,
+        case=finding.case,
+    )
 
 
 def _is_starlette(app: object) -> bool:

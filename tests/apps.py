@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 from typing import Any
 
 import anyio
@@ -17,6 +18,20 @@ from asgifuzz._types import Receive, Scope, Send
 # ------------------------------------------------------------------ correct
 
 
+
+def http_only(app: Any) -> Any:
+    """An HTTP-only app raises for other scope types (the spec's way to say "lifespan unsupported")."""
+
+    @functools.wraps(app)
+    async def wrapper(scope: Scope, receive: Receive, send: Send) -> Any:
+        if scope["type"] != "http":
+            raise NotImplementedError(f"{scope['type']!r} scopes are not supported")
+        return await app(scope, receive, send)
+
+    return wrapper
+
+
+@http_only
 async def echo(scope: Scope, receive: Receive, send: Send) -> None:
     """A correct pure-ASGI echo: reads the whole body, then sends it back."""
     body = b""
@@ -161,6 +176,7 @@ async def _drain(receive: Receive) -> None:
             return
 
 
+@http_only
 async def double_start(scope: Scope, receive: Receive, send: Send) -> None:
     """duplicate-response-start: an error handler that answers 500 after the start."""
     await send({"type": "http.response.start", "status": 200, "headers": []})
@@ -168,11 +184,13 @@ async def double_start(scope: Scope, receive: Receive, send: Send) -> None:
     await send({"type": "http.response.body", "body": b"oops"})
 
 
+@http_only
 async def body_first(scope: Scope, receive: Receive, send: Send) -> None:
     """body-before-response-start."""
     await send({"type": "http.response.body", "body": b"early"})
 
 
+@http_only
 async def after_complete(scope: Scope, receive: Receive, send: Send) -> None:
     """message-after-response-complete."""
     await send({"type": "http.response.start", "status": 200, "headers": []})
@@ -180,16 +198,19 @@ async def after_complete(scope: Scope, receive: Receive, send: Send) -> None:
     await send({"type": "http.response.body", "body": b"again"})
 
 
+@http_only
 async def not_a_dict(scope: Scope, receive: Receive, send: Send) -> None:
     """invalid-message."""
     await send(["http.response.start", 200])  # type: ignore[arg-type]
 
 
+@http_only
 async def unknown_type(scope: Scope, receive: Receive, send: Send) -> None:
     """unknown-message-type: a debug message the server never advertised."""
     await send({"type": "http.response.debug", "info": {}})
 
 
+@http_only
 async def trailers_unannounced(scope: Scope, receive: Receive, send: Send) -> None:
     """extension-misuse: an early hint after the start (advertised extension)."""
     await send({"type": "http.response.start", "status": 200, "headers": []})
@@ -197,47 +218,55 @@ async def trailers_unannounced(scope: Scope, receive: Receive, send: Send) -> No
     await send({"type": "http.response.body", "body": b""})
 
 
+@http_only
 async def bad_status(scope: Scope, receive: Receive, send: Send) -> None:
     """invalid-status."""
     await send({"type": "http.response.start", "status": "200", "headers": []})
     await send({"type": "http.response.body", "body": b""})
 
 
+@http_only
 async def str_body(scope: Scope, receive: Receive, send: Send) -> None:
     """invalid-body."""
     await send({"type": "http.response.start", "status": 200, "headers": []})
     await send({"type": "http.response.body", "body": "text"})
 
 
+@http_only
 async def str_headers(scope: Scope, receive: Receive, send: Send) -> None:
     """invalid-headers: str header names, as h11 accepts and others do not."""
     await send({"type": "http.response.start", "status": 200, "headers": [("content-type", "text/plain")]})
     await send({"type": "http.response.body", "body": b""})
 
 
+@http_only
 async def split_header(scope: Scope, receive: Receive, send: Send) -> None:
     """invalid-headers: CR/LF in a value (response splitting)."""
     await send({"type": "http.response.start", "status": 200, "headers": [(b"x-a", b"1\r\nx-b: 2")]})
     await send({"type": "http.response.body", "body": b""})
 
 
+@http_only
 async def wrong_length(scope: Scope, receive: Receive, send: Send) -> None:
     """content-length-mismatch: declares 10 bytes and sends 4."""
     await send({"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"10")]})
     await send({"type": "http.response.body", "body": b"four"})
 
 
+@http_only
 async def body_204(scope: Scope, receive: Receive, send: Send) -> None:
     """body-forbidden."""
     await send({"type": "http.response.start", "status": 204, "headers": []})
     await send({"type": "http.response.body", "body": b"nope"})
 
 
+@http_only
 async def no_response(scope: Scope, receive: Receive, send: Send) -> None:
     """response-incomplete: returns without answering."""
     await _drain(receive)
 
 
+@http_only
 async def raises_on_disconnect(scope: Scope, receive: Receive, send: Send) -> None:
     """exception-on-disconnect: treats the disconnect as impossible."""
     message = await receive()
@@ -248,22 +277,26 @@ async def raises_on_disconnect(scope: Scope, receive: Receive, send: Send) -> No
     await send({"type": "http.response.body", "body": b"ok"})
 
 
+@http_only
 async def raises(scope: Scope, receive: Receive, send: Send) -> None:
     """app-raised."""
     raise ValueError("bug in the app")
 
 
+@http_only
 async def hangs(scope: Scope, receive: Receive, send: Send) -> None:
     """app-hang: waits on an event nobody sets."""
     await anyio.Event().wait()
 
 
+@http_only
 async def spins(scope: Scope, receive: Receive, send: Send) -> None:
     """app-hang: never blocks."""
     while True:
         await anyio.lowlevel.checkpoint()
 
 
+@http_only
 async def leaks_task(scope: Scope, receive: Receive, send: Send) -> None:
     """task-leak: fire-and-forget work outlives the request (asyncio only)."""
     await send({"type": "http.response.start", "status": 200, "headers": []})
@@ -271,6 +304,7 @@ async def leaks_task(scope: Scope, receive: Receive, send: Send) -> None:
     asyncio.get_running_loop().create_task(asyncio.sleep(3600))
 
 
+@http_only
 async def returns_value(scope: Scope, receive: Receive, send: Send) -> Any:
     """returned-non-none."""
     await send({"type": "http.response.start", "status": 200, "headers": []})
@@ -278,6 +312,7 @@ async def returns_value(scope: Scope, receive: Receive, send: Send) -> Any:
     return "done"
 
 
+@http_only
 async def receive_twice_after_disconnect(scope: Scope, receive: Receive, send: Send) -> None:
     """receive-after-disconnect (hypercorn/daphne profiles)."""
     while True:
@@ -291,6 +326,23 @@ async def receive_twice_after_disconnect(scope: Scope, receive: Receive, send: S
     await send({"type": "http.response.body", "body": b"ok"})
 
 
+@http_only
+async def receives_after_the_body(scope: Scope, receive: Receive, send: Send) -> None:
+    """request-deadlock: asks for more after the final body, before answering."""
+    await _drain(receive)
+    await receive()
+    await send({"type": "http.response.start", "status": 200, "headers": []})
+    await send({"type": "http.response.body", "body": b"ok"})
+
+
+@http_only
+async def upper_case_header(scope: Scope, receive: Receive, send: Send) -> None:
+    """header-name-case: tolerated by every real server, a warning."""
+    await _drain(receive)
+    await send({"type": "http.response.start", "status": 200, "headers": [(b"X-Request-Id", b"1")]})
+    await send({"type": "http.response.body", "body": b"ok"})
+
+
 # ------------------------------------------------- broken middleware (transparency)
 
 
@@ -298,6 +350,9 @@ def drops_first_chunk(app: Any) -> Any:
     """request-body-altered: loses the first request chunk."""
 
     async def mw(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":  # as real middleware: other protocols pass through
+            await app(scope, receive, send)
+            return
         first = [True]
 
         async def wrapped() -> Any:
@@ -316,6 +371,9 @@ def hides_disconnect(app: Any) -> Any:
     """disconnect-hidden: once the body is read, never forwards the disconnect."""
 
     async def mw(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":  # as real middleware: other protocols pass through
+            await app(scope, receive, send)
+            return
         async def wrapped() -> Any:
             message = await receive()
             if message["type"] == "http.disconnect":
@@ -331,6 +389,9 @@ def cancels_after_response(app: Any) -> Any:
     """background-task-lost: cancels the app as soon as the response is complete."""
 
     async def mw(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":  # as real middleware: other protocols pass through
+            await app(scope, receive, send)
+            return
         async with anyio.create_task_group() as tg:
 
             async def wrapped(message: Any) -> None:
@@ -348,6 +409,9 @@ def buffers_until_return(app: Any) -> Any:
     holds every response message until the app returns, drops them if it raises."""
 
     async def mw(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":  # as real middleware: other protocols pass through
+            await app(scope, receive, send)
+            return
         held: list[Any] = []
 
         async def wrapped(message: Any) -> None:
@@ -364,6 +428,9 @@ def swallows_exceptions(app: Any) -> Any:
     """exception-swallowed."""
 
     async def mw(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":  # as real middleware: other protocols pass through
+            await app(scope, receive, send)
+            return
         with contextlib.suppress(Exception):
             await app(scope, receive, send)
 

@@ -15,6 +15,9 @@ class CountingBuffer:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":  # as real middleware: other protocols pass through
+            await self.app(scope, receive, send)
+            return
         depth = scope.get("test.depth", 0) + 1
         scope = dict(scope, **{"test.depth": depth})
         if depth < 2:

@@ -51,7 +51,9 @@ SCOPE: dict[str, Any] = {
 def _finding(app_name: str = "raises_on_disconnect") -> Finding:
     import apps
 
-    outcome = run_case(getattr(apps, app_name), Case(target="app", scope=SCOPE, body=b"abc", actions=(Chunk(1), Disconnect())))
+    outcome = run_case(
+        getattr(apps, app_name), Case(target="app", scope=SCOPE, body=b"abc", actions=(Chunk(1), Disconnect()))
+    )
     assert outcome.findings, outcome.trace
     return outcome.findings[0]
 
@@ -106,7 +108,9 @@ class TestFormat:
         assert first == second
         assert sorted(p.name for p in (tmp_path / "corpus").iterdir()) == [first.name]
 
-    def test_interrupted_write_leaves_only_complete_files(self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def test_interrupted_write_leaves_only_complete_files(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
         import os
 
         def interrupted(src: str, dst: str) -> None:
@@ -148,14 +152,16 @@ class TestLoading:
         [
             ("actions", [{"op": "chunk", "size": "3"}], "/actions/0/size: expected a non-negative int, got '3'"),
             ("actions", [{"op": "teleport"}], "/actions/0/op: unknown action 'teleport'"),
-            ("backend", "curio", "/backend: expected \"asyncio\" or \"trio\""),
+            ("backend", "curio", '/backend: expected "asyncio" or "trio"'),
             ("expect", {"violation": "no-such-check"}, "/expect/violation: unknown invariant 'no-such-check'"),
             ("app", "main.app", "/app: expected 'module:attr'"),
             ("profile", "gunicorn", "/profile: unknown server profile 'gunicorn'"),
             ("schedule_seed", -1, "/schedule_seed: expected a non-negative int"),
         ],
     )
-    def test_invalid_field_names_its_json_pointer(self, tmp_path: Path, pointer: str, value: object, expected: str) -> None:
+    def test_invalid_field_names_its_json_pointer(
+        self, tmp_path: Path, pointer: str, value: object, expected: str
+    ) -> None:
         doc = self._doc(tmp_path)
         doc[pointer] = value
         bad = self._write(tmp_path, "bad.json", json.dumps(doc))
@@ -201,7 +207,9 @@ class TestReplay:
         assert main(["replay", str(path), "--app", "apps:echo"]) == 0
         assert "passing" in capsys.readouterr().out
 
-    def test_cli_replay_reports_bad_files_and_replays_the_rest(self, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    def test_cli_replay_reports_bad_files_and_replays_the_rest(
+        self, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
         path = _saved(tmp_path)
         (path.parent / "broken.json").write_text("{")
         doc = json.loads(path.read_text())
@@ -227,7 +235,9 @@ class TestReplay:
 
     def test_run_with_corpus_saves_each_finding(self, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
         corpus = tmp_path / "c"
-        code = main(["run", "apps:raises_on_disconnect", "--max-examples", "50", "--seed", "1", "--corpus", str(corpus)])
+        code = main(
+            ["run", "apps:raises_on_disconnect", "--max-examples", "50", "--seed", "1", "--corpus", str(corpus)]
+        )
         assert code == 1
         files = list(corpus.glob("*.json"))
         assert len(files) == 1

@@ -52,7 +52,16 @@ class Recorder:
 
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_uvicorn_profile_merges_buffered_chunks(backend: str) -> None:
-    out = run_case(Recorder(), Case(target="app", scope=SCOPE, body=b"hello world", actions=(Chunk(2), Chunk(3), Run(), Chunk(6)), backend=backend))
+    out = run_case(
+        Recorder(),
+        Case(
+            target="app",
+            scope=SCOPE,
+            body=b"hello world",
+            actions=(Chunk(2), Chunk(3), Run(), Chunk(6)),
+            backend=backend,
+        ),
+    )
     assert _received(out) == [
         {"type": "http.request", "body": b"hello", "more_body": True},
         {"type": "http.request", "body": b" world", "more_body": False},
@@ -62,7 +71,17 @@ def test_uvicorn_profile_merges_buffered_chunks(backend: str) -> None:
 
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_hypercorn_profile_queues_each_chunk_then_an_empty_final_one(backend: str) -> None:
-    out = run_case(Recorder(), Case(target="app", scope=SCOPE, body=b"hello world", actions=(Chunk(2), Chunk(9)), backend=backend, profile="hypercorn"))
+    out = run_case(
+        Recorder(),
+        Case(
+            target="app",
+            scope=SCOPE,
+            body=b"hello world",
+            actions=(Chunk(2), Chunk(9)),
+            backend=backend,
+            profile="hypercorn",
+        ),
+    )
     assert _received(out) == [
         {"type": "http.request", "body": b"he", "more_body": True},
         {"type": "http.request", "body": b"llo world", "more_body": True},
@@ -72,7 +91,10 @@ def test_hypercorn_profile_queues_each_chunk_then_an_empty_final_one(backend: st
 
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_receive_after_body_blocks_until_response_completes_then_disconnects(backend: str) -> None:
-    out = run_case(Recorder(extra_receives=2), Case(target="app", scope=SCOPE, body=b"hello world", actions=(Run(),), backend=backend))
+    out = run_case(
+        Recorder(extra_receives=2),
+        Case(target="app", scope=SCOPE, body=b"hello world", actions=(Run(),), backend=backend),
+    )
     kinds = [(e.kind, (e.message or {}).get("type")) for e in out.trace if e.kind in ("receive", "send")]
     assert kinds[-2:] == [("receive", "http.disconnect"), ("receive", "http.disconnect")]
     assert out.findings == []
@@ -86,7 +108,9 @@ def test_server_never_invents_a_disconnect(backend: str) -> None:
         while (await receive())["type"] != "http.disconnect":
             pass
 
-    out = run_case(waits_for_disconnect, Case(target="app", scope=SCOPE, body=b"", actions=(Run(), Advance(5.0)), backend=backend))
+    out = run_case(
+        waits_for_disconnect, Case(target="app", scope=SCOPE, body=b"", actions=(Run(), Advance(5.0)), backend=backend)
+    )
     disconnect = next(e for e in out.trace if e.kind == "disconnect")
     assert disconnect.detail == "client gave up waiting for the response"
     assert disconnect.time >= 30.0  # the client's patience, in virtual seconds
@@ -117,7 +141,9 @@ def test_real_time_option_uses_the_real_clock(backend: str) -> None:
     from asgifuzz import Settings
 
     start = time.perf_counter()
-    out = run_case(sleeper, Case(target="app", scope=SCOPE, body=b"", actions=(), backend=backend), Settings(virtual_time=False))
+    out = run_case(
+        sleeper, Case(target="app", scope=SCOPE, body=b"", actions=(), backend=backend), Settings(virtual_time=False)
+    )
     assert time.perf_counter() - start >= 0.05
     assert out.findings == []
 
@@ -148,14 +174,33 @@ def test_strict_profile_raises_oserror_after_disconnect_and_that_is_not_a_findin
             seen.append(exc)
             raise
 
-    out = run_case(streams, Case(target="app", scope=SCOPE, body=b"", actions=(Run(), Disconnect(), Advance(1.0)), backend=backend, profile="strict"))
+    out = run_case(
+        streams,
+        Case(
+            target="app",
+            scope=SCOPE,
+            body=b"",
+            actions=(Run(), Disconnect(), Advance(1.0)),
+            backend=backend,
+            profile="strict",
+        ),
+    )
     assert seen and isinstance(seen[0], ClientDisconnected)
     assert out.findings == []
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_send_latency_and_partial_steps_are_applied(backend: str) -> None:
-    out = run_case(apps.echo, Case(target="app", scope=SCOPE, body=b"hello world", actions=(Latency(3), Run(2), Chunk(11), Run()), backend=backend))
+    out = run_case(
+        apps.echo,
+        Case(
+            target="app",
+            scope=SCOPE,
+            body=b"hello world",
+            actions=(Latency(3), Run(2), Chunk(11), Run()),
+            backend=backend,
+        ),
+    )
     assert out.findings == []
     assert out.response.body == b"hello world"
 
@@ -187,7 +232,9 @@ def test_exceptions_that_only_signal_the_disconnect_are_not_findings() -> None:
         body = await Request(scope, receive).body()  # raises ClientDisconnect mid-body
         await PlainTextResponse(str(len(body)))(scope, receive, send)
 
-    out = run_case(reads_body, Case(target="app", scope=SCOPE, body=b"hello world", actions=(Chunk(3), Run(), Disconnect())))
+    out = run_case(
+        reads_body, Case(target="app", scope=SCOPE, body=b"hello world", actions=(Chunk(3), Run(), Disconnect()))
+    )
     assert out.app_end == "raised"
     assert out.findings == []
 
@@ -208,7 +255,10 @@ def test_a_finding_points_at_the_code_that_sent_not_at_pass_through_send_wrapper
         return wrapped
 
     culprit = double_start.__code__.co_firstlineno + 2
-    out = run_case(pass_through(pass_through(double_start)), Case(target="app", scope=SCOPE, body=b"hello world", actions=(), backend=backend))
+    out = run_case(
+        pass_through(pass_through(double_start)),
+        Case(target="app", scope=SCOPE, body=b"hello world", actions=(), backend=backend),
+    )
     (finding,) = [f for f in out.findings if f.code == "duplicate-response-start"]
     assert finding.where == f"{__file__}:{culprit}"
 

@@ -28,6 +28,8 @@ PROTOCOL_CASES: dict[str, tuple[Any, dict[str, Any]]] = {
     "task-leak": (apps.leaks_task, {}),
     "returned-non-none": (apps.returns_value, {}),
     "receive-after-disconnect": (apps.receive_twice_after_disconnect, {"profile": "hypercorn"}),
+    "request-deadlock": (apps.receives_after_the_body, {}),
+    "header-name-case": (apps.upper_case_header, {}),
 }
 
 TRANSPARENCY_CASES: dict[str, tuple[Any, list[str]]] = {

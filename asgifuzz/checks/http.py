@@ -16,6 +16,7 @@ from typing import Any
 from asgifuzz.checks.invariants import (
     BODY_FORBIDDEN,
     CONTENT_LENGTH_MISMATCH,
+    HEADER_NAME_CASE,
     INVALID_BODY,
     INVALID_HEADERS,
     INVALID_MESSAGE,
@@ -52,8 +53,6 @@ def _headers_problem(headers: object) -> str | None:
             return f"header name {bytes(name)!r} is a pseudo-header"
         if not _TOKEN.match(name):
             return f"header name {bytes(name)!r} is not an RFC 9110 token"
-        if name.lower() != name:
-            return f"header name {bytes(name)!r} is not lower-case"
         if _BAD_VALUE.search(value):
             return f"header {bytes(name)!r} has a control byte (CR, LF or NUL) in its value"
     return None
@@ -84,6 +83,14 @@ def _header_values(headers: object, wanted: bytes) -> list[bytes]:
     except (TypeError, ValueError):
         pass
     return out
+
+
+def _upper_case_name(headers: object) -> bytes | None:
+    """The first header name that is not lower-case (only called on well-formed headers)."""
+    for name, _ in headers:  # type: ignore[attr-defined]
+        if bytes(name).lower() != bytes(name):
+            return bytes(name)
+    return None
 
 
 class ResponseChecker:
@@ -173,6 +180,9 @@ class ResponseChecker:
         if problem:
             problems.append((INVALID_HEADERS, problem))
             return problems
+        upper = _upper_case_name(headers)
+        if upper is not None:
+            problems.append((HEADER_NAME_CASE, f"header name {upper!r} is not lower-case"))
         types = _header_values(headers, b"content-type")
         if len(types) > 1:
             # RFC 9110 8.3: a singleton field; clients pick one at random.

@@ -161,6 +161,21 @@ INVALID_HEADERS = _define(
     source="www.rst 'Response Start', RFC 9110 section 5 (HDR-*)",
 )
 
+HEADER_NAME_CASE = _define(
+    code="header-name-case",
+    group="protocol",
+    severity="warning",
+    title="a response header name is not lower-case",
+    explanation=(
+        "The ASGI spec asks for lower-case header names. uvicorn (h11 and "
+        "httptools), hypercorn and daphne accept upper-case names and send "
+        "them on (HTTP field names are case-insensitive), so clients are not "
+        "affected; strict tools and HTTP/2 stacks that forbid upper-case "
+        "names are. A warning: the letter of the spec that servers tolerate."
+    ),
+    source="www.rst 'Response Start' (HDR-NAME-LOWERCASE); uvicorn, hypercorn, daphne accept it",
+)
+
 CONTENT_LENGTH_MISMATCH = _define(
     code="content-length-mismatch",
     group="protocol",
@@ -195,6 +210,22 @@ RESPONSE_INCOMPLETE = _define(
     "callable returned without completing response' and sends a 500 or "
     "drops the connection; daphne leaves the client waiting.",
     source="www.rst 'Response Start' (HTTP-RESPONSE-COMPLETE-ON-RETURN)",
+)
+
+REQUEST_DEADLOCK = _define(
+    code="request-deadlock",
+    group="lifecycle",
+    severity="error",
+    title="the app waits for more request after the request ended, while the client waits for the response",
+    explanation=(
+        "The app had the whole request body (more_body=False) and called "
+        "receive() again before answering. uvicorn and daphne block that call "
+        "until the response completes or the client leaves, and the client is "
+        "waiting for the response: neither side can move, so the request never "
+        "gets an answer until the client gives up. (hypercorn's per-chunk "
+        "events end with an extra empty event, which can hide the bug there.)"
+    ),
+    source="www.rst 'Request' and asgiref PR #533 (receive after the final body blocks); uvicorn #119",
 )
 
 EXCEPTION_ON_DISCONNECT = _define(

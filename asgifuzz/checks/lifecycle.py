@@ -20,6 +20,7 @@ from asgifuzz.checks.invariants import (
     APP_HANG,
     APP_RAISED,
     EXCEPTION_ON_DISCONNECT,
+    REQUEST_DEADLOCK,
     RESPONSE_INCOMPLETE,
     RETURNED_NON_NONE,
     TASK_LEAK,
@@ -27,7 +28,14 @@ from asgifuzz.checks.invariants import (
 from asgifuzz.server.probe import PlantedError
 from asgifuzz.server.signals import ClientDisconnected, ServerRejectedMessage
 
-__all__ = ("AppEnd", "app_end_findings", "hang_finding", "is_disconnect_signal", "leak_finding")
+__all__ = (
+    "AppEnd",
+    "app_end_findings",
+    "hang_finding",
+    "is_disconnect_signal",
+    "leak_finding",
+    "request_deadlock",
+)
 
 EndKind = Literal["returned", "raised", "hung"]
 
@@ -102,4 +110,15 @@ def leak_finding(name: str, waiting_at: str) -> Finding:
         f"task {name!r} started by the app is still running after the app returned"
         + (f"; it is waiting at {waiting_at}" if waiting_at else ""),
         where=waiting_at.split(" in ")[0],
+    )
+
+
+def request_deadlock(waiting_at: str, profile: str, patience: float) -> Finding:
+    """The app waited in receive() after the end of the request while the client waited for the response."""
+    return Finding(
+        REQUEST_DEADLOCK,
+        f"the app had the whole request body and called receive() again at {waiting_at or 'an unknown line'} "
+        f"without sending anything; under {profile} that call blocks until the client leaves, and the client "
+        f"was waiting for the response (it gave up after {patience:g}s, virtual)",
+        where=waiting_at,
     )

@@ -32,10 +32,11 @@ from asgifuzz._config import Settings
 from asgifuzz._finding import Finding, TraceEvent
 from asgifuzz._types import ASGIApp
 from asgifuzz.checks.invariants import RECEIVE_AFTER_DISCONNECT
-from asgifuzz.checks.lifecycle import AppEnd, EndKind, app_end_findings, hang_finding, leak_finding
+from asgifuzz.checks.lifecycle import AppEnd, EndKind, app_end_findings, hang_finding, leak_finding, request_deadlock
 from asgifuzz.server import running
 from asgifuzz.server.app import AppTask
 from asgifuzz.server.http import ClientView, HTTPConnection
+from asgifuzz.server.lifespan import Lifespan
 from asgifuzz.server.loop import current_clock, run_on_loop
 from asgifuzz.server.probe import Probe, install_probe
 from asgifuzz.server.profiles import get_profile
@@ -92,6 +93,7 @@ class Driver:
         self.connection = HTTPConnection(
             case, get_profile(case.profile), self.recorder, self.report, self._notify, self._wait_for_change
         )
+        self.lifespan = Lifespan(app, settings.lifespan, self.recorder, settings.lifespan_timeout)
         self.spinning = False
         self._changed: Any = None  # an anyio.Event, made inside the loop
         self.clock: Any = None
@@ -131,9 +133,13 @@ class Driver:
         self.clock = current_clock(self.case.backend)
         self.recorder.clock = self.clock.current_time if self.case.backend == "trio" else self.clock.time
         self._changed = anyio.Event()
-        scope = self.connection.build_scope()
         install_probe(self.probe)
         async with anyio.create_task_group() as tg:
+            if self.lifespan.wanted:
+                self.clock.autojump = True
+                await self.lifespan.startup(tg)
+                self.clock.autojump = False
+            scope = self.connection.build_scope(self.lifespan.state)
             self.app_task.tracking = True
             label = f"{scope['method']} {scope['path']}"
             tg.start_soon(self.app_task.run, scope, self.connection.receive, self.connection.send, label)
@@ -149,6 +155,7 @@ class Driver:
                 self.actions.append(action)
                 await self._apply(action)
             await self._finish()
+            await self.lifespan.shutdown()
             self.app_task.cancelling = True
             tg.cancel_scope.cancel()
         self._check_end()
@@ -194,6 +201,8 @@ class Driver:
             while not (conn.response.complete or app.finished):
                 await self._wait_for_change()
         if not (conn.response.complete or app.finished or conn.disconnected):
+            if conn.waits_after_request is not None and not conn.checker.started:
+                self.report(request_deadlock(conn.waits_after_request, conn.profile.name, self.settings.client_patience))
             conn.disconnect("client gave up waiting for the response")
         with anyio.move_on_after(self.settings.hang_timeout):
             while not app.finished:

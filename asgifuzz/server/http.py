@@ -113,6 +113,10 @@ class HTTPConnection:
         self.disconnect_seq: int | None = None
         # server side
         self.disconnect_given = False
+        #: The app was handed the end of the request body (more_body=False).
+        self.request_given = False
+        #: Where the app waits in receive() after the end of the request, if it does.
+        self.waits_after_request: str | None = None
         #: Scheduler yields each send() takes (flow control), from ``Latency``.
         self.latency = 0
         #: Set by the driver once the app call has ended.
@@ -120,8 +124,8 @@ class HTTPConnection:
 
     # ---------------------------------------------------------- the scope
 
-    def build_scope(self) -> dict[str, Any]:
-        """The scope the imitated server hands the app."""
+    def build_scope(self, state: dict[str, Any] | None = None) -> dict[str, Any]:
+        """The scope the imitated server hands the app; ``state`` is the lifespan's."""
         scope = dict(self.case.scope)
         asgi: dict[str, str] = {"version": "3.0"}
         if self.profile.spec_version is not None:
@@ -133,7 +137,8 @@ class HTTPConnection:
         else:
             scope.pop("extensions", None)
         if self.profile.state:
-            scope.setdefault("state", {})
+            # A shallow copy per request, as uvicorn and hypercorn make.
+            scope["state"] = dict(state or {})
         scope["headers"] = [tuple(h) for h in scope.get("headers", [])]
         return scope
 
@@ -172,17 +177,28 @@ class HTTPConnection:
                 "profile blocks forever here",
                 caller_site(),
             )
-        while True:
-            event = None
-            if not (self.disconnect_given and blocks):
-                ended = self.disconnected or self.checker.complete
-                event = self.receiver.next_event(delivered=self.sent, ended=ended)
-            if event is not None:
-                if event["type"] == "http.disconnect":
-                    self.disconnect_given = True
-                self.recorder.record("server", "receive", dict(event))
-                return event
-            await self._wait_for_change()
+        waiting_after_request = False
+        try:
+            while True:
+                event = None
+                if not (self.disconnect_given and blocks):
+                    ended = self.disconnected or self.checker.complete
+                    event = self.receiver.next_event(delivered=self.sent, ended=ended)
+                if event is not None:
+                    if event["type"] == "http.disconnect":
+                        self.disconnect_given = True
+                    elif not event.get("more_body", False):
+                        self.request_given = True
+                    self.recorder.record("server", "receive", dict(event))
+                    return event
+                if self.request_given and not self.disconnected and not waiting_after_request:
+                    # Only the client could end this wait (by leaving): see request-deadlock.
+                    waiting_after_request = True
+                    self.waits_after_request = caller_site()
+                await self._wait_for_change()
+        finally:
+            if waiting_after_request:
+                self.waits_after_request = None
 
     # --------------------------------------------------------------- send
 
@@ -205,8 +221,11 @@ class HTTPConnection:
             if self.profile.send_after_disconnect == "raise":
                 raise ClientDisconnected("client disconnected")
             return
-        if problems:
-            raise ServerRejectedMessage(problems[0][1])
+        # Raise into the app only what the imitated server raises; what it
+        # tolerates was recorded above and goes on as the server sends it.
+        rejected = [text for invariant, text in problems if invariant.code not in self.profile.tolerates]
+        if rejected:
+            raise ServerRejectedMessage(rejected[0])
         self._client_receives(seq, copy or {})
 
     def _client_receives(self, seq: int, message: dict[str, Any]) -> None:
@@ -214,7 +233,8 @@ class HTTPConnection:
         view = self.response
         if mtype == "http.response.start":
             view.status = message.get("status")
-            view.headers = [(bytes(n), bytes(v)) for n, v in message.get("headers", [])]
+            # As the server sends them: h11 writes names lower-cased.
+            view.headers = [(bytes(n).lower(), bytes(v)) for n, v in message.get("headers", [])]
             view.start_seq = seq
             view.trailers = bool(message.get("trailers", False))
         elif mtype == "http.response.body":

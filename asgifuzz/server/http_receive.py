@@ -73,8 +73,14 @@ class QueueReceiver:
         self.profile = profile
         self.queue: list[Event] = []
         self.disconnect_queued = False
+        if not body:
+            # A request without a body is complete with its head: one empty
+            # final event, at once (as hypercorn and daphne send it).
+            self._push(b"", more=False)
 
     def on_body(self, start: int, end: int) -> None:
+        if not self.body:
+            return  # queued at once, in __init__
         done = end >= len(self.body)
         step = self.profile.rechunk
         if step:
@@ -88,7 +94,7 @@ class QueueReceiver:
             return
         if end > start:
             self._push(self.body[start:end], more=True)
-        if (done and start < len(self.body)) or (done and end == start and not self.body):
+        if done and start < len(self.body):
             if self.profile.empty_final_chunk:
                 self._push(b"", more=False)
             elif self.queue:

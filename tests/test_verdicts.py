@@ -1,0 +1,123 @@
+"""Verdicts you can trust: causes by counterfactual, deadlocks, and a server no stricter than the real one."""
+
+from __future__ import annotations
+
+import inspect
+from typing import Any
+
+import pytest
+from apps import http_only
+
+from asgifuzz import fuzz, run_case
+from asgifuzz._case import Case, Chunk, Disconnect, Run
+from asgifuzz._types import Receive, Scope, Send
+
+BACKENDS = ["asyncio", "trio"]
+POST: dict[str, Any] = {
+    "type": "http",
+    "http_version": "1.1",
+    "method": "POST",
+    "scheme": "http",
+    "path": "/",
+    "raw_path": b"/",
+    "query_string": b"",
+    "root_path": "",
+    "headers": [(b"host", b"testserver"), (b"content-length", b"5")],
+    "client": ("127.0.0.1", 1),
+    "server": ("127.0.0.1", 80),
+}
+
+
+async def _ok(send: Send, headers: list[tuple[bytes, bytes]] | None = None) -> None:
+    await send({"type": "http.response.start", "status": 200, "headers": headers or []})
+    await send({"type": "http.response.body", "body": b"ok"})
+
+
+@http_only
+async def always_raises(scope: Scope, receive: Receive, send: Send) -> None:
+    await receive()
+    raise ValueError("this route always raises")
+
+
+@http_only
+async def receives_twice(scope: Scope, receive: Receive, send: Send) -> None:
+    """Reads one event, then asks again before answering (the planted deadlock)."""
+    await receive()
+    await receive()
+    await _ok(send)
+
+
+@http_only
+async def upper_case_header(scope: Scope, receive: Receive, send: Send) -> None:
+    while (await receive()).get("more_body"):
+        pass
+    await _ok(send, [(b"X-Request-Id", b"1")])
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_route_that_always_raises_is_app_raised_only_not_blamed_on_the_disconnect(backend: str) -> None:
+    result = fuzz(always_raises, max_examples=200, seed=3, backend=backend)
+    assert {f.code for f in result.findings} == {"app-raised"}
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_the_counterfactual_keeps_exception_on_disconnect_when_the_disconnect_caused_it(backend: str) -> None:
+    import apps
+
+    result = fuzz(apps.raises_on_disconnect, max_examples=200, seed=3, backend=backend)
+    assert [f.code for f in result.findings] == ["exception-on-disconnect"]
+    case = result.findings[0].case
+    assert case is not None and any(isinstance(a, Disconnect) for a in case.actions)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_receive_after_the_final_body_is_a_deadlock_under_uvicorn(backend: str) -> None:
+    case = Case(target="app", scope=POST, body=b"hello", actions=(Chunk(5), Run()), backend=backend)
+    out = run_case(receives_twice, case)
+    assert [f.code for f in out.findings] == ["request-deadlock"]
+    assert "called receive() again" in out.findings[0].message
+    lines, start = inspect.getsourcelines(receives_twice.__wrapped__)
+    second_receive = start + max(i for i, line in enumerate(lines) if "await receive()" in line)
+    assert out.findings[0].where.endswith(f"test_verdicts.py:{second_receive}")
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_the_same_app_is_not_a_deadlock_under_hypercorn_whose_body_ends_with_an_empty_event(backend: str) -> None:
+    case = Case(
+        target="app", scope=POST, body=b"hello", actions=(Chunk(5), Run()), backend=backend, profile="hypercorn"
+    )
+    out = run_case(receives_twice, case)
+    assert out.findings == []
+    assert out.response.complete
+
+
+def test_a_request_without_a_body_gets_its_final_event_at_once_under_queue_profiles() -> None:
+    @http_only
+    async def reads_then_answers(scope: Scope, receive: Receive, send: Send) -> None:
+        message = await receive()
+        assert message == {"type": "http.request", "body": b"", "more_body": False}
+        await _ok(send)
+
+    for profile in ("hypercorn", "daphne"):
+        out = run_case(reads_then_answers, Case(target="app", scope=POST, body=b"", actions=(), profile=profile))
+        assert out.findings == [] and out.response.complete, profile
+
+
+def test_an_upper_case_header_name_is_a_warning_passed_on_as_uvicorn_does() -> None:
+    out = run_case(upper_case_header, Case(target="app", scope=POST, body=b"hello", actions=()))
+    assert [(f.code, f.severity) for f in out.findings] == [("header-name-case", "warning")]
+    assert out.app_end == "returned" and out.response.complete
+    assert out.response.header(b"x-request-id") == b"1"
+
+
+def test_the_strict_profile_rejects_an_upper_case_header_name() -> None:
+    out = run_case(upper_case_header, Case(target="app", scope=POST, body=b"hello", actions=(), profile="strict"))
+    assert "header-name-case" in [f.code for f in out.findings]
+    assert out.app_end == "raised" and not out.response.complete
+
+
+def test_turning_a_check_off_changes_what_is_reported_never_how_the_server_behaves() -> None:
+    on = fuzz(upper_case_header, max_examples=50, seed=1)
+    off = fuzz(upper_case_header, max_examples=50, seed=1, checks=["-header-name-case"])
+    assert [f.code for f in on.findings] == ["header-name-case"]
+    assert off.findings == []
