@@ -171,3 +171,203 @@ def test_every_route_found(framework: str) -> None:
         assert any(note in n for n in report["notes"]), (note, report["notes"])
     if framework not in EXPECTED_NOTES:
         assert report["notes"] == [], report["notes"]
+
+
+# --- FastAPI's generated OpenAPI document ---------------------------------------------------------
+
+
+@pytest.mark.filterwarnings("ignore:Duplicate Operation ID")  # one function for three methods, as FastAPI allows
+def test_routes_from_fastapi_openapi() -> None:
+    pytest.importorskip("fastapi", reason="FastAPI is not installed in this interpreter")
+    from realapps.fastapi_app import app
+
+    routes = {str(r): r for r in routes_from_openapi(app.openapi())}
+    # Included routers are in the document; websockets, the docs pages and mounted apps are not.
+    assert set(routes) == {
+        "GET /", "POST /echo", "POST /upload", "GET /numbers", "GET /download", "GET /boom",
+        "GET,PUT /items/{item_id:int}", "DELETE,GET,POST /items/{item_id:int}/tags",
+        "GET /api/v1/shop/orders/{order_id:uuid}",
+    }  # fmt: skip
+    assert routes["GET,PUT /items/{item_id:int}"].params == {"item_id": "int"}
+    assert routes["GET /api/v1/shop/orders/{order_id:uuid}"].name == "read_order_api_v1_shop_orders__order_id__get"
+
+
+def test_routes_from_openapi_document_details() -> None:
+    doc = {
+        "openapi": "3.1.0",
+        "servers": [{"url": "https://api.example.com/v2/"}],
+        "components": {"parameters": {"Id": {"name": "pet-id", "in": "path", "schema": {"type": "integer"}}}},
+        "paths": {
+            "/pets/{pet-id}": {
+                "parameters": [{"$ref": "#/components/parameters/Id"}],
+                "get": {"operationId": "getPet"},
+                "delete": {},
+                "summary": "not an operation",
+            },
+            "/pets/{pet-id}/weight/{kg}": {
+                "put": {"parameters": [
+                    {"$ref": "#/components/parameters/Id"},
+                    {"name": "kg", "in": "path", "schema": {"anyOf": [{"type": "number"}, {"type": "null"}]}},
+                ]},
+            },
+            "/owners/{owner}": {"head": {"parameters": [
+                {"name": "owner", "in": "path", "schema": {"type": "string", "format": "uuid"}},
+            ]}},
+            "/empty": {"parameters": []},
+        },
+    }  # fmt: skip
+    routes = {str(r): r for r in routes_from_openapi(doc)}
+    assert set(routes) == {
+        "DELETE,GET /v2/pets/{pet_id:int}", "PUT /v2/pets/{pet_id:int}/weight/{kg:float}", "HEAD /v2/owners/{owner:uuid}",
+    }  # fmt: skip
+    assert routes["DELETE,GET /v2/pets/{pet_id:int}"].name == "getPet"
+    swagger = {"swagger": "2.0", "basePath": "/api", "paths": {"/x/{id}": {"post": {"parameters": [
+        {"name": "id", "in": "path", "type": "integer"}]}}}}  # fmt: skip
+    assert [str(r) for r in routes_from_openapi(swagger)] == ["POST /api/x/{id:int}"]
+    assert routes_from_openapi({"openapi": "3.0.0"}) == []
+
+
+# --- --path -----------------------------------------------------------------------------------------
+
+
+def test_parse_path_option() -> None:
+    assert parse_path_option("/items/{id}") == Route("/items/{id}", ("GET",), "http", params={"id": "str"})
+    route = parse_path_option("post,GET,head  /items/{id:int}/{rest:path}")
+    assert route.methods == ("GET", "POST")
+    assert route.params == {"id": "int", "rest": "path"}
+    assert parse_path_option("HEAD /ping").methods == ("HEAD",)
+    assert parse_path_option("WEBSOCKET /ws/{room}") == Route("/ws/{room}", (), "websocket", params={"room": "str"})
+    assert str(parse_path_option("GET,POST /a")) == "GET,POST /a"
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("items", "must start with '/'"),
+        ("GET /a /b", "expected '[METHODS ]/path'"),
+        ("", "expected"),
+        ("GET /items/{id:integer}", "unknown kind 'integer'"),
+        ("GET /items/{1d}", "is not '{name}'"),
+        ("GET /items/{id", "unbalanced braces"),
+        ("G(T /x", "not an HTTP method"),
+        ("GET,WEBSOCKET /x", "not an HTTP method"),
+        (", /x", "no method"),
+    ],
+)
+def test_parse_path_option_errors(text: str, reason: str) -> None:
+    with pytest.raises(ValueError, match=reason.replace("(", r"\(").replace("[", r"\[").replace("{", r"\{")):
+        parse_path_option(text)
+
+
+# --- robustness: discover_routes never raises, and unwraps middleware ----------------------------------
+
+
+async def raw_asgi(scope: Any, receive: Any, send: Any) -> None:
+    await send({"type": "http.response.start", "status": 204, "headers": []})
+    await send({"type": "http.response.body", "body": b""})
+
+
+class Wrapper:
+    """A pure ASGI middleware, the way most keep the app they wrap."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        await self.app(scope, receive, send)
+
+
+class Hostile:
+    """An ASGI app whose every attribute lookup fails."""
+
+    def __getattr__(self, name: str) -> Any:
+        raise RuntimeError(f"no {name} for you")
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        await raw_asgi(scope, receive, send)
+
+
+def test_unknown_apps_give_a_note_not_an_exception() -> None:
+    for app in (raw_asgi, Hostile(), Wrapper(Hostile()), object(), None):
+        table = discover_routes(app)
+        assert table.routes == () and table.reader == ""
+        assert table.notes[-1] == "no routes found: give them with --path or --openapi"
+
+
+def test_middleware_is_unwrapped_and_mounted_apps_become_catch_alls() -> None:
+    pytest.importorskip("starlette", reason="Starlette is not installed in this interpreter")
+    from starlette.applications import Starlette
+    from starlette.routing import Mount, Route as StarletteRoute
+
+    async def home(request: Any) -> Any:
+        raise NotImplementedError
+
+    inner = Starlette(routes=[StarletteRoute("/", home), Mount("/raw", app=raw_asgi), Mount("/w", app=Wrapper(inner_sub := Starlette(routes=[StarletteRoute("/x", home, methods=["PUT"])])))])  # fmt: skip
+    assert inner_sub.routes
+    table = discover_routes(Wrapper(Wrapper(inner)))
+    assert table.reader == "starlette"
+    assert {str(r) for r in table.routes} == {"GET /", "GET,POST /raw/{path:path}", "PUT /w/x"}
+
+
+def _fastapi_app() -> Any:
+    from fastapi import APIRouter, FastAPI
+
+    app = FastAPI(docs_url=None, redoc_url=None)
+    router = APIRouter()
+
+    @router.get("/things/{thing_id}")
+    async def thing(thing_id: int) -> int:
+        return thing_id
+
+    @app.get("/")
+    async def root() -> str:
+        return "root"
+
+    app.include_router(router, prefix="/v1")
+    return app
+
+
+def test_an_unreadable_included_router_is_completed_from_the_openapi_document() -> None:
+    pytest.importorskip("fastapi", reason="FastAPI is not installed in this interpreter")
+    app = _fastapi_app()
+    included = [r for r in app.router.routes if getattr(r, "path", None) is None]
+    if not included:
+        pytest.skip("this FastAPI copies included routes into app.router.routes")
+    app.openapi()  # served once, so cached: as in a running app
+
+    def changed() -> Any:  # what a later FastAPI might do to this private method
+        raise RuntimeError("changed in FastAPI 9")
+
+    included[0].effective_route_contexts = changed
+    table = discover_routes(app)
+    assert table.reader == "starlette+openapi", table
+    assert {str(r) for r in table.routes} == {"GET /", "GET /openapi.json", "GET /v1/things/{thing_id:int}"}
+    assert any("an included router could not be read (RuntimeError: changed in FastAPI 9)" in n for n in table.notes)
+    assert any("1 route(s) taken from the app's OpenAPI document" in n for n in table.notes)
+
+
+def test_a_reader_that_raises_is_a_note_and_the_openapi_document_is_used(monkeypatch: pytest.MonkeyPatch) -> None:
+    pytest.importorskip("fastapi", reason="FastAPI is not installed in this interpreter")
+    import asgifuzz.routes.starlette
+
+    def broken(app: Any, sub_reader: Any = None) -> Any:
+        raise KeyError("routes")
+
+    monkeypatch.setattr(asgifuzz.routes.starlette, "read", broken)
+    table = discover_routes(Wrapper(_fastapi_app()))
+    assert table.reader == "openapi"
+    assert {str(r) for r in table.routes} == {"GET /", "GET /v1/things/{thing_id:int}"}
+    assert table.notes[0] == "starlette: routes could not be read (KeyError: 'routes'); trying the next reader"
+
+
+def test_django_regexes_to_templates() -> None:
+    from asgifuzz.routes.django import regex_to_template
+
+    assert regex_to_template(r"^articles/(?P<year>[0-9]+)/(?P<slug>[-\w]+)\.html$") == (
+        "articles/{year:int}/{slug:slug}.html", {"year": "int", "slug": "slug"}, False)  # fmt: skip
+    assert regex_to_template(r"^files/(?P<rest>.+)\Z") == ("files/{rest:path}", {"rest": "path"}, False)
+    assert regex_to_template(r"^y/(?P<y>\d{4})/$") == ("y/{y:int}/", {"y": "int"}, True)
+    assert regex_to_template(r"^api/") == ("api/", {}, False)
+    assert regex_to_template(r"^(?:en|fr)/$") is None
+    assert regex_to_template(r"^page/([0-9]+)/$") is None
+    assert regex_to_template(r"^a|b$") is None
