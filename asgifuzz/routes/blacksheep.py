@@ -101,5 +101,7 @@ def read(app: Any, sub_reader: object = None) -> tuple[list[Route], list[str]]:
     ]  # fmt: skip
     notes = []
     if controllers and not getattr(app, "started", False):
-        notes.append(f"BlackSheep: {controllers} controller route(s) read before app start may lack their controller's prefix")
+        notes.append(
+            f"BlackSheep: {controllers} controller route(s) read before app start may lack their controller's prefix"
+        )
     return routes, notes

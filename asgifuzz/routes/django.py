@@ -172,7 +172,9 @@ def read(app: Any, sub_reader: object = None) -> tuple[list[Route], list[str]]:
     if regexes:
         notes.append(f"Django: {len(regexes)} regex route(s) could not be turned into templates: {', '.join(regexes)}")
     if approximate:
-        notes.append(f"Django: regex parameters narrower than their kind (some values will 404): {', '.join(approximate)}")
+        notes.append(
+            f"Django: regex parameters narrower than their kind (some values will 404): {', '.join(approximate)}"
+        )
     static = getattr(getattr(app, "base_url", None), "path", None)
     if type(app).__name__ == "ASGIStaticFilesHandler" and isinstance(static, str):
         routes.append(Route(static.rstrip("/") + "/{path:path}", ("GET",), "http", "staticfiles", {"path": "path"}))

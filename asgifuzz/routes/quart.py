@@ -14,7 +14,9 @@ from asgifuzz.routes._model import Route, normalize_methods
 __all__ = ("detect", "read")
 
 #: ``<name>``, ``<int:name>``, ``<int(signed=True):name>``.
-_RULE_PARAM = re.compile(r"<(?:(?P<conv>[A-Za-z_][A-Za-z0-9_]*)(?:\((?P<args>[^)]*)\))?:)?(?P<name>[A-Za-z_][A-Za-z0-9_]*)>")
+_RULE_PARAM = re.compile(
+    r"<(?:(?P<conv>[A-Za-z_][A-Za-z0-9_]*)(?:\((?P<args>[^)]*)\))?:)?(?P<name>[A-Za-z_][A-Za-z0-9_]*)>"
+)
 _CONVERTERS = {
     "UnicodeConverter": "str",
     "IntegerConverter": "int",

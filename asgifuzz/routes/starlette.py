@@ -41,8 +41,10 @@ def detect(app: object) -> bool:
     """A Starlette/FastAPI app, or a bare Starlette ``Router`` used as the app."""
     if hasattr(app, "user_middleware") and hasattr(getattr(app, "router", None), "routes"):
         return True
-    return any(c.__module__.startswith(("starlette.", "fastapi.")) and c.__name__ in ("Router", "APIRouter")
-               for c in type(app).__mro__)
+    return any(
+        c.__module__.startswith(("starlette.", "fastapi.")) and c.__name__ in ("Router", "APIRouter")
+        for c in type(app).__mro__
+    )
 
 
 def _class_names(obj: object) -> set[str]:
@@ -109,7 +111,9 @@ class _Walker:
 
     def walk(self, routes: Iterable[Any], prefix: str, host: str | None, depth: int) -> None:
         if depth > _MAX_DEPTH:
-            self.notes.append(f"Starlette: mounts nested deeper than {_MAX_DEPTH} levels under {prefix!r} were not read")
+            self.notes.append(
+                f"Starlette: mounts nested deeper than {_MAX_DEPTH} levels under {prefix!r} were not read"
+            )
             return
         for route in routes:
             self.one(route, prefix, host, depth)
