@@ -8,7 +8,7 @@ guarded: one that raises adds a note and the next candidate is tried;
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 from asgifuzz.routes._model import Route, RouteTable, dedupe, template_param_re
@@ -137,5 +137,3 @@ def discover_routes(app: object) -> RouteTable:
     except Exception as exc:  # a bug of ours must not stop a fuzz run
         return RouteTable((), "", (f"routes could not be read ({_describe(exc)})",))
 
-
-ReadFn = Callable[[object, Callable[[object], "list[Route] | None"]], tuple[list[Route], list[str]]]
