@@ -296,6 +296,9 @@ def start_server(
             if time.monotonic() > deadline:
                 raise ServerStartError(_start_failure(server, f"did not accept connections within {timeout:g}s"))
             time.sleep(0.05)
+        # The start-up banner is still on its way through the pipe: let it
+        # arrive now so that it is not mistaken for the first request's log.
+        log.settle(quiet=0.2, limit=1.0)
     except BaseException:
         server.stop()
         raise
