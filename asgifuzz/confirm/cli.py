@@ -108,32 +108,50 @@ def _case_files(paths: list[str]) -> tuple[list[Path], list[str]]:
     return files, errors
 
 
+def _error(line: str) -> None:
+    print(f"asgifuzz: error: {line}", file=sys.stderr)
+
+
 def cmd_confirm(args: argparse.Namespace) -> int:
+    # Every file is read before any server starts: bad input fails fast.
+    files, errors = _case_files(args.paths)
+    cases: list[CorpusCase] = []
+    for path in files:
+        try:
+            cases.append(load_case(path))
+        except CorpusError as exc:
+            errors.append(str(exc))
+    for line in errors:
+        _error(line)
+    if not cases:
+        if not errors:
+            _error(f"no corpus case files under {', '.join(args.paths)}")
+        return 2
     servers = _server_names(args.server)
     try:
         installed = select_servers(servers, args.python)
     except UsageError as exc:
-        print(f"asgifuzz: error: {exc}", file=sys.stderr)
+        _error(str(exc))
         return 2
-    files, errors = _case_files(args.paths)
     if not args.json:
         names = ", ".join(f"{spec.name} {version}" for spec, version in installed)
-        print(f"asgifuzz {__version__} confirm: {len(files)} case(s) on {names}")
+        print(f"asgifuzz {__version__} confirm: {len(cases)} case(s) on {names}")
     results: list[tuple[CorpusCase, list[ServerVerdict]]] = []
-    for path in files:
+    late: list[str] = []
+    for cc in cases:
         try:
-            cc = load_case(path)
             verdicts = confirm_case(cc, servers, args.tries, args.timeout, args.python, app_dir=args.app_dir)
-        except (CorpusError, UsageError) as exc:
-            errors.append(str(exc))
+        except UsageError as exc:
+            late.append(str(exc))
             continue
-        errors += [f"{cc.name}: {v.reason}" for v in verdicts if v.outcome == "error"]
+        late += [f"{cc.name}: {v.reason}" for v in verdicts if v.outcome == "error"]
         results.append((cc, verdicts))
         if not args.json:
             print()
             print(render_case(cc, verdicts, verbose=args.verbose))
-    for line in errors:
-        print(f"asgifuzz: error: {line}", file=sys.stderr)
+    for line in late:
+        _error(line)
+    errors += late
     confirmed = sum(any(v.confirmed for v in vs) for _, vs in results)
     status = 2 if errors else (1 if confirmed else 0)
     if args.json:
