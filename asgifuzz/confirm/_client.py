@@ -268,30 +268,37 @@ def _read_body(reader: _Reader, resp: _Response, method: str) -> None:
     resp.complete = True
 
 
-def _play(sock: socket.socket, case: Case, chunked: bool) -> tuple[int, bool]:
-    """Send the body as the script says; returns (bytes sent, client disconnected)."""
-    body, sent = case.body, 0
+@dataclass(slots=True)
+class _Progress:
+    """How far the script got (kept when a send fails halfway)."""
+
+    sent: int = 0
+    disconnected: bool = False
+
+
+def _play(sock: socket.socket, case: Case, chunked: bool, progress: _Progress) -> None:
+    """Send the body as the script says, then the rest of it unless the client left."""
+    body = case.body
 
     def send(data: bytes) -> None:
         if data:
             sock.sendall(b"%x\r\n%s\r\n" % (len(data), data) if chunked else data)
+            progress.sent += len(data)
 
     for action in case.actions:
         if isinstance(action, Chunk):
-            piece = body[sent : sent + action.size]
-            send(piece)
-            sent += len(piece)
+            send(body[progress.sent : progress.sent + action.size])
         elif isinstance(action, Run):
             time.sleep(PAUSE)
         elif isinstance(action, Advance):
             time.sleep(max(PAUSE, min(action.seconds, MAX_ADVANCE)))
         elif isinstance(action, Disconnect):
             sock.shutdown(socket.SHUT_WR)
-            return sent, True
-    send(body[sent:])
+            progress.disconnected = True
+            return
+    send(body[progress.sent :])
     if chunked:
         sock.sendall(b"0\r\n\r\n")
-    return len(body), False
 
 
 def replay_over_socket(
@@ -316,13 +323,14 @@ def replay_over_socket(
     started = time.monotonic()
     sock = socket.create_connection((host, port), timeout=connect_timeout)
     resp = _Response()
-    sent, disconnected, error, timed_out = 0, False, None, False
+    progress, timed_out = _Progress(), False
+    error: str | None = None
     reader = _Reader(sock, 0.0)
     try:
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         try:
             sock.sendall(head)
-            sent, disconnected = _play(sock, case, chunked)
+            _play(sock, case, chunked, progress)
         except OSError as exc:
             # The server may answer (or hang up) before it read the whole
             # body; what it wrote is still there to read.
@@ -350,8 +358,8 @@ def replay_over_socket(
         complete=resp.complete,
         timed_out=timed_out,
         server_closed=reader.eof,
-        disconnected=disconnected,
-        sent=sent,
+        disconnected=progress.disconnected,
+        sent=progress.sent,
         interim=tuple(resp.interim),
         error=error,
         elapsed=time.monotonic() - started,
