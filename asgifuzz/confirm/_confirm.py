@@ -218,6 +218,10 @@ def confirm_case(
         raise UsageError(f"tries must be at least 1, got {tries}")
     if timeout <= 0:
         raise UsageError(f"timeout must be positive, got {timeout}")
+    if cc.case.scope.get("type") != "http":
+        raise UsageError(
+            f"{cc.name}: only HTTP cases can be replayed on a real server (scope type {cc.case.scope.get('type')!r})"
+        )
     if cc.app is None:
         raise UsageError(f"{cc.name}: the case names only middleware ({cc.middleware}); there is no app to serve")
     try:
