@@ -24,7 +24,7 @@ from asgifuzz._corpus import load_case
 from asgifuzz.cli import main
 from asgifuzz.confirm import ClientView, confirm_case, replay_over_socket
 from asgifuzz.confirm._client import build_request_head
-from asgifuzz.confirm._logs import app_exception, condense
+from asgifuzz.confirm._logs import app_exception, condense, protocol_markers
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED_CASE = ROOT / "corpus" / "exception-on-disconnect-b9d3198dad6d.json"
@@ -173,6 +173,17 @@ ERROR:    Exception in ASGI application
 def test_log_reading_finds_the_app_exception_inside_an_exception_group() -> None:
     assert app_exception(SEED_LOG) == "RuntimeError: No response returned."
     assert not any("File " in line or "raise " in line for line in condense(SEED_LOG))
+
+
+def test_protocol_error_is_shown_by_its_exception_line_not_the_raise_statement() -> None:
+    log = [
+        "ERROR:    Exception in ASGI application",
+        "Traceback (most recent call last):",
+        '  File "uvicorn/protocols/http/h11_impl.py", line 519, in send',
+        "    raise RuntimeError(f\"Expected ASGI message 'http.response.body', but got '{message['type']}'.\")",
+        "RuntimeError: Expected ASGI message 'http.response.body', but got 'http.response.start'.",
+    ]
+    assert protocol_markers(log)[0] == log[-1]
 
 
 # ------------------------------------------------- uvicorn with hand-written apps

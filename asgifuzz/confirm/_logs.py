@@ -7,8 +7,10 @@ per-server phrases collected from their sources (see asgi-invariants.md 7.3):
   message ..." (RuntimeError) for out-of-order sends; "ASGI callable returned
   without starting/completing response" when the app ends early;
 * hypercorn: "Error in ASGI Framework" + traceback; ``UnexpectedMessageError``;
-* daphne: "Exception inside application" + traceback;
-* granian: "Application callable raised an exception" + traceback.
+* daphne: "Exception inside application" + traceback; ``ValueError`` "HTTP
+  response has already been started" (and similar) for out-of-order sends;
+* granian: "Application callable raised an exception" + traceback;
+  "ASGI flow error: ..." for out-of-order sends.
 
 Exception lines are found by shape (``Name: message`` where the name looks
 like an exception class) after a ``Traceback`` header, with the ``|`` prefixes
@@ -36,6 +38,11 @@ PROTOCOL_MARKERS = (
     "Response content longer than Content-Length",  # uvicorn httptools
     "Response content shorter than Content-Length",
     "ASGI callable returned without",  # uvicorn: returned without starting/completing
+    "HTTP response has already been started",  # daphne ValueError
+    "HTTP response has not yet been started",  # daphne ValueError
+    "Cannot handle message type",  # daphne ValueError
+    "ASGI flow error",  # granian RuntimeError ("Response already started", ...)
+    "ASGI protocol failure",  # granian
 )
 
 #: Phrases a server logs when the app ended without completing the response.
@@ -86,7 +93,15 @@ def app_exception(lines: list[str]) -> str | None:
 
 
 def protocol_markers(lines: list[str]) -> list[str]:
-    return [line.strip() for line in lines if any(m in line for m in PROTOCOL_MARKERS)]
+    """Lines that show the server rejected a message, exception lines first.
+
+    The phrase also appears in the traceback's source line (``raise
+    RuntimeError(f"Expected ASGI message ...")``); the exception line after it
+    is the one with the actual message types, so it is the one to show.
+    """
+    exceptions = [e for e in exception_lines(lines) if any(m in e for m in PROTOCOL_MARKERS)]
+    others = [line.strip() for line in lines if any(m in line for m in PROTOCOL_MARKERS)]
+    return exceptions + [line for line in others if line not in exceptions]
 
 
 def incomplete_markers(lines: list[str]) -> list[str]:
