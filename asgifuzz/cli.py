@@ -23,6 +23,7 @@ from typing import Any
 from asgifuzz import __version__
 from asgifuzz._corpus_cli import add_replay_parser, add_show_parser, cmd_replay, cmd_show
 from asgifuzz._errors import UsageError
+from asgifuzz.confirm.cli import add_confirm_parser, cmd_confirm
 
 __all__ = ("build_parser", "main")
 
@@ -199,6 +200,7 @@ def build_parser() -> argparse.ArgumentParser:
     checks.add_argument("--json", action="store_true", help="print the list as JSON")
     add_replay_parser(sub)
     add_show_parser(sub)
+    add_confirm_parser(sub)
     return parser
 
 
@@ -430,6 +432,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_replay(args)
         if args.command == "show":
             return cmd_show(args)
+        if args.command == "confirm":
+            return cmd_confirm(args)
         parser.print_help()
         return EXIT_USAGE
     except UsageError as exc:

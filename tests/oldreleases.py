@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 #: name -> pip requirements (asgifuzz's own dependencies come on top).
 PINS: dict[str, list[str]] = {
-    "starlette-0.37.2": ["starlette==0.37.2", "anyio==4.4.0"],
+    "starlette-0.37.2": ["starlette==0.37.2", "anyio==4.4.0", "uvicorn"],  # uvicorn: asgifuzz confirm reproduces the seed bug on it
     "starlette-0.38.3": ["starlette==0.38.3", "uvicorn"],  # uvicorn: tests/test_known_bugs.py confirms #3458 on it
 }
 
