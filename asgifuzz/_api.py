@@ -20,6 +20,7 @@ def fuzz(
     endpoints: Sequence[str] | None = None,
     compose: bool = False,
     max_depth: int = 6,
+    paths: Sequence[str] | None = None,
     settings: Settings | None = None,
     on_progress: ProgressCallback | None = None,
     seeds: Sequence[Case] = (),
@@ -34,6 +35,8 @@ def fuzz(
         middleware: instead of an app, a list of Starlette ``Middleware``
             objects or ``factory(app) -> app`` callables, outermost first.
         endpoints: restrict the adversarial endpoints by name.
+        paths: name the app's routes by hand (``"GET,POST /items/{id:int}"``)
+            instead of reading them from the app's routing.
         compose: with ``middleware``, draw a stack per example from it
             (any order, depth 1 to ``max_depth``, repeats allowed), so
             findings shrink to the smallest stack that shows them.
@@ -63,8 +66,13 @@ def fuzz(
         settings = Settings.create(**{**_fields(settings), **options})
     else:
         settings.validate()
-    targets = discover_targets(app, middleware=middleware, endpoints=endpoints, compose=compose, max_depth=max_depth)
-    return search(targets, settings, on_progress, seeds)
+    notes: list[str] = []
+    targets = discover_targets(
+        app, middleware=middleware, endpoints=endpoints, compose=compose, max_depth=max_depth, paths=paths, notes=notes
+    )
+    result = search(targets, settings, on_progress, seeds)
+    result.notes[:0] = notes
+    return result
 
 
 def _fields(settings: Settings) -> dict[str, Any]:

@@ -57,6 +57,19 @@ class Stats:
     targets_seen: set[str] = field(default_factory=set)
     depths_seen: set[int] = field(default_factory=set)
     backends_seen: set[str] = field(default_factory=set)
+    #: target id -> response status ("none" without a response) -> examples.
+    statuses: dict[str, dict[str, int]] = field(default_factory=dict)
+
+    def coverage_notes(self) -> list[str]:
+        """A warning for each route that never answered anything but 404/405."""
+        out = []
+        for target, seen in sorted(self.statuses.items()):
+            if target.startswith("route ") and seen and set(seen) <= {"404", "405"}:
+                out.append(
+                    f"{target} answered only {'/'.join(sorted(seen))} in {sum(seen.values())} example(s): "
+                    "its code was never reached (check the path template or the methods, or pass --path)"
+                )
+        return out
 
 
 @dataclass(slots=True)
@@ -67,6 +80,8 @@ class SearchResult:
     seed: int
     stats: Stats
     interrupted: bool = False
+    #: Lines for the user about the run itself (routes not read, websockets not fuzzed).
+    notes: list[str] = field(default_factory=list)
 
 
 ProgressCallback = Callable[[Stats, list[Finding], float], None]
@@ -217,7 +232,10 @@ class Search:
 
     def _result(self, interrupted: bool = False) -> SearchResult:
         elapsed = time.monotonic() - self.start
-        return SearchResult(list(self.found.values()), self.stats.examples, elapsed, self.seed, self.stats, interrupted)
+        found = list(self.found.values())
+        return SearchResult(
+            found, self.stats.examples, elapsed, self.seed, self.stats, interrupted, self.stats.coverage_notes()
+        )
 
     # -------------------------------------------------------------- running
 
@@ -336,6 +354,9 @@ class Search:
         stats.steps += len(outcome.case.actions)
         stats.targets_seen.add(target.id)
         stats.backends_seen.add(backend)
+        status = str(outcome.response.status) if outcome.response.status is not None else "none"
+        counts = stats.statuses.setdefault(target.id, {})
+        counts[status] = counts.get(status, 0) + 1
         if target.compose:
             for f in findings:
                 f.message += f" (stack: {target.label(stack)})"

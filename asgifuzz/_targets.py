@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import copy
 import functools
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
@@ -145,26 +146,6 @@ def without_user_middleware(app: Any) -> ASGIApp:
     return bare  # type: ignore[no-any-return]
 
 
-def _routes(app: Any, prefix: str = "") -> list[tuple[str, tuple[str, ...]]]:
-    out: list[tuple[str, tuple[str, ...]]] = []
-    for route in getattr(app, "routes", []):
-        path = getattr(route, "path", None)
-        if path is None:
-            continue
-        methods = getattr(route, "methods", None)
-        sub = getattr(route, "routes", None)
-        if sub is not None and methods is None:  # Mount / Host with child routes
-            out += _routes(route, prefix + path)
-            continue
-        if methods is None:
-            if type(route).__name__ == "WebSocketRoute":
-                continue
-            methods = {"GET", "POST"}
-        ordered = tuple(sorted(m for m in methods if m != "HEAD")) or ("GET",)
-        out.append((prefix + path, ordered))
-    return out
-
-
 def _build_stack(items: Sequence[Any], inner: ASGIApp) -> ASGIApp:
     app = inner
     for item in reversed(list(items)):
@@ -259,12 +240,18 @@ def discover_targets(
     endpoints: Sequence[str] | None = None,
     compose: bool = False,
     max_depth: int = 6,
+    paths: Sequence[str] | None = None,
+    notes: list[str] | None = None,
 ) -> list[Target]:
     """The targets of a fuzz run (see the module docstring).
 
     With ``compose``, each example draws its own stack (order, depth and
-    repeats) from ``middleware``, up to ``max_depth`` layers.
+    repeats) from ``middleware``, up to ``max_depth`` layers.  ``paths``
+    names the app's routes by hand (``"GET,POST /items/{id:int}"``) instead
+    of reading them from the app.  Lines for the user (routes that could not
+    be read, websocket routes not fuzzed) are appended to ``notes``.
     """
+    notes = notes if notes is not None else []
     if middleware is not None:
         if not middleware:
             raise UsageError("middleware=[] is empty; pass at least one middleware or None")
@@ -278,19 +265,51 @@ def discover_targets(
     if app is None:
         raise UsageError("nothing to fuzz: pass an ASGI app or a middleware list")
     check_asgi_app(app)
-    if _is_starlette(app):
-        user = list(getattr(app, "user_middleware", []))
-        bare = without_user_middleware(app) if user else None
-        targets = [
-            Target(id=f"route {','.join(methods)} {path}", app=app, bare=bare, methods=methods, path=path)
-            for path, methods in _routes(app)
-        ]
-        if user:
-            targets += _endpoint_targets(user, stack_label(user), endpoints)
-        if not targets:
-            targets.append(Target(id="app /", app=app))
-        return targets
-    return [Target(id="app", app=as_asgi3(app), methods=("GET", "POST", "PUT", "DELETE", "HEAD"), path="/{path:path}")]
+    starlette = _is_starlette(app)
+    user = list(getattr(app, "user_middleware", [])) if starlette else []
+    bare = without_user_middleware(app) if user else None
+    runnable = app if starlette else as_asgi3(app)
+    targets = _route_targets(runnable, bare, paths, notes)
+    if user:
+        targets += _endpoint_targets(user, stack_label(user), endpoints)
+    if not targets:
+        notes.append(
+            "no route could be read from the app: fuzzing generated paths under '/' "
+            "(name the routes with --path 'GET,POST /items/{id:int}')"
+        )
+        targets.append(Target(id="app", app=runnable, methods=("GET", "POST"), path="/{path:path}"))
+    return targets
+
+
+def _route_targets(app: ASGIApp, bare: ASGIApp | None, paths: Sequence[str] | None, notes: list[str]) -> list[Target]:
+    """One target per HTTP route: read from the app's routing, or named by ``paths``."""
+    from asgifuzz.routes import Route, discover_routes, parse_path_option
+
+    routes: list[Route] = []
+    if paths:
+        for text in paths:
+            try:
+                routes.append(parse_path_option(text))
+            except ValueError as exc:
+                raise UsageError(f"--path {text!r}: {exc}") from None
+    else:
+        table = discover_routes(app)
+        notes.extend(table.notes)
+        routes = list(table.routes)
+    targets = []
+    for route in routes:
+        if route.kind == "websocket":
+            notes.append(f"websocket route {route.path} is not fuzzed (asgifuzz fuzzes HTTP only for now)")
+            continue
+        headers: tuple[tuple[bytes, bytes], ...] = ()
+        if route.host:
+            # A Host route needs its host header; parameters get a plain value.
+            host = re.sub(r"{[^}]*}", "x", route.host)
+            headers = ((b"host", host.encode("latin-1", "replace")),)
+        targets.append(
+            Target(id=f"route {route}", app=app, bare=bare, methods=route.methods, path=route.path, extra_headers=headers)
+        )
+    return targets
 
 
 def check_asgi_app(app: object) -> None:
