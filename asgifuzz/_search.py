@@ -67,7 +67,7 @@ class Stats:
             if target.startswith("route ") and seen and set(seen) <= {"404", "405"}:
                 out.append(
                     f"{target} answered only {'/'.join(sorted(seen))} in {sum(seen.values())} example(s): "
-                    "its code was never reached (check the path template or the methods, or pass --path)"
+                    "if it should answer something else, its code was never reached (check the path template and methods, or pass --path)"
                 )
         return out
 

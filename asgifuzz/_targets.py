@@ -170,11 +170,43 @@ def _starlette_available() -> bool:
     return True
 
 
-def _endpoint_targets(middleware: Sequence[Any], label: str, endpoints: Sequence[str] | None) -> list[Target]:
+def _endpoint_names(endpoints: Sequence[str] | None) -> list[str]:
     names = list(endpoints) if endpoints is not None else list(ENDPOINTS)
     unknown = [n for n in names if n not in ENDPOINTS]
     if unknown:
         raise UsageError(f"unknown endpoint(s) {unknown}; choose from: {', '.join(ENDPOINTS)}")
+    return names
+
+
+def _in_app_targets(app: Any, user: Sequence[Any], endpoints: Sequence[str] | None, notes: list[str]) -> list[Target]:
+    """The app's own middleware stack in front of each adversarial endpoint (``_in_app``)."""
+    from asgifuzz._in_app import install_switch, via_switch
+    from asgifuzz.endpoints import endpoint_router
+
+    names = _endpoint_names(endpoints)
+    label = stack_label(user)
+    switch, why = install_switch(app)
+    if switch is None:
+        notes.append(
+            f"asgifuzz's endpoints could not be placed inside the app's middleware stack: {why}; "
+            "the stack is rebuilt around them instead (its constructors run again, without the app's state)"
+        )
+        return _endpoint_targets(user, label, endpoints)
+    return [
+        Target(
+            id=f"{label} -> {name}",
+            app=via_switch(app, switch, endpoint_router(ENDPOINTS[name])),
+            bare=starlette_endpoint_app(ENDPOINTS[name]),
+            methods=("GET", "POST", "HEAD"),
+            instrumented=True,
+            sse=ENDPOINTS[name].sse,
+        )
+        for name in names
+    ]
+
+
+def _endpoint_targets(middleware: Sequence[Any], label: str, endpoints: Sequence[str] | None) -> list[Target]:
+    names = _endpoint_names(endpoints)
     use_starlette = _starlette_available()
     all_middleware_objects = all(hasattr(m, "cls") for m in middleware)
     targets = []
@@ -271,7 +303,7 @@ def discover_targets(
     runnable = app if starlette else as_asgi3(app)
     targets = _route_targets(runnable, bare, paths, notes)
     if user:
-        targets += _endpoint_targets(user, stack_label(user), endpoints)
+        targets += _in_app_targets(app, user, endpoints, notes)
     if not targets:
         notes.append(
             "no route could be read from the app: fuzzing generated paths under '/' "

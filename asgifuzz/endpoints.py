@@ -415,6 +415,13 @@ ENDPOINTS: dict[str, Endpoint] = {
 }
 
 
+def endpoint_router(endpoint: Endpoint) -> ASGIApp:
+    """A Starlette router serving ``endpoint`` at ``/`` (to sit inside the user's own stack)."""
+    from starlette.routing import Route, Router
+
+    return Router(routes=[Route("/", endpoint.starlette(), methods=["GET", "POST", "PUT"])])
+
+
 def starlette_endpoint_app(endpoint: Endpoint, middleware: list[Any] | None = None) -> ASGIApp:
     """A Starlette app serving ``endpoint`` at ``/`` behind ``middleware``."""
     from starlette.applications import Starlette

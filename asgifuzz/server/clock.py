@@ -15,11 +15,13 @@ offers through a public API:
    (``while True: await sleep(0)``) never lets the loop go idle, so ``idle``
    gives up after ``SPIN_LIMIT`` loop iterations and reports ``False``.
 3. *Worker threads.*  Starlette runs sync endpoints, sync background tasks and
-   file I/O in worker threads.  A task waiting on a thread is blocked, but the
-   loop is not quiescent: the thread will wake it.  We inspect the stacks of
-   the anyio, trio and ``concurrent.futures`` worker pools and treat a worker
-   that is not parked in its pool's queue as busy: while any worker is busy,
-   time does not jump and ``idle`` keeps waiting (in real time).
+   file I/O in worker threads; Django runs views in asgiref's executors; WSGI
+   adapters run the whole app in threads that wait on the loop.  A task
+   waiting on a thread is blocked, but the loop is not quiescent: the thread
+   will wake it.  Every thread the app started is inspected generically: one
+   parked on a lock, queue, event or future is idle, any other is busy.  While
+   a thread is busy, time does not jump and ``idle`` keeps waiting (in real
+   time, bounded by ``MAX_THREAD_WAIT``).
 
 Both loops hook the one place where a loop decides how long to sleep: the
 selector's ``select(timeout)`` on asyncio and ``Clock.deadline_to_sleep_time``
@@ -29,7 +31,9 @@ on trio.  Both are called exactly when the loop has nothing runnable.
 from __future__ import annotations
 
 import asyncio
+import linecache
 import os
+import re
 import selectors
 import sys
 import threading
@@ -41,6 +45,7 @@ __all__ = (
     "AsyncioVirtualLoop",
     "TrioVirtualClock",
     "busy_worker_threads",
+    "note_thread_baseline",
 )
 
 #: Loop iterations without going idle before ``idle()`` reports a spinning app.
@@ -51,84 +56,119 @@ THREAD_POLL = 0.0005
 #: that spins forever still reaches the hang deadline.
 SPIN_TICK = 0.001
 
-# Files whose frames a parked worker thread sits in (queue.get -> Condition.wait).
-_PARK_FILES = ("threading.py", "queue.py")
-# (file suffix, function) of the loop function of each worker pool we know.
-_POOL_LOOPS = (
-    (os.path.join("anyio", "_backends", "_asyncio.py"), "run"),
-    (os.path.join("concurrent", "futures", "thread.py"), "_worker"),
-    (os.path.join("trio", "_core", "_thread_cache.py"), "_work"),
+#: Real seconds virtual time waits for busy threads before it moves on anyway
+#: (a thread blocked for good in I/O must not stall the run forever).
+MAX_THREAD_WAIT = 20.0
+
+# Where a thread that waits for another thread, or for the event loop, sits:
+# (file name, function) of the synchronisation primitives' Python frames.
+_WAIT_FRAMES = frozenset(
+    {
+        ("threading.py", "wait"),
+        ("threading.py", "acquire"),
+        ("threading.py", "join"),
+        ("threading.py", "_wait_for_tstate_lock"),
+        ("threading.py", "wait_for"),
+        ("queue.py", "get"),
+        ("queue.py", "put"),
+        ("_base.py", "result"),  # concurrent.futures.Future.result
+        ("_base.py", "wait"),
+    }
 )
-# Thread names of those pools: a pool thread whose stack has not reached its
-# loop yet is starting up to run a job.
-_POOL_NAMES = ("AnyIO worker thread", "ThreadPoolExecutor-", "asyncio_", "Trio thread")
+# A frame parked inside a C-level primitive has no Python frame above it: the
+# line it is on tells (SimpleQueue.get, lock.acquire, ...).  time.sleep and
+# I/O calls are not on this list: a thread sleeping or reading is working.
+_BLOCKING_LINE = re.compile(r"\.(acquire|get|wait|wait_for|join|result|put)\(")
+
+_baseline: frozenset[int] | None = None
+_busy_since: float | None = None
 
 
-def _pool_loop(filename: str, function: str) -> bool:
-    return any(filename.endswith(f) and function == fn for f, fn in _POOL_LOOPS)
+def note_thread_baseline() -> None:
+    """Remember the threads that exist before any app code runs (once per process).
+
+    They are the host's (pytest-xdist, the supervisor's watchdog, threads an
+    app starts at import): never the work of a request.
+    """
+    global _baseline
+    if _baseline is None:
+        _baseline = frozenset(t.ident for t in threading.enumerate() if t.ident is not None)
 
 
 def _job_pending(frame: Any) -> bool:
     """A parked worker that was just handed a job it has not picked up yet."""
     owner = frame.f_locals.get("self")
-    job = getattr(owner, "_job", None)  # trio's thread cache
-    if job is not None:
+    if getattr(owner, "_job", None) is not None:  # trio's thread cache
         return True
     queue = frame.f_locals.get("work_queue")  # concurrent.futures
     if queue is None and frame.f_code.co_name == "get":
-        queue = owner  # queue.Queue.get, for anyio's workers
+        queue = owner  # queue.Queue.get (anyio's workers)
     try:
         return bool(queue is not None and queue.qsize())
     except Exception:
         return False
 
 
-def busy_worker_threads() -> int:
-    """Count worker-pool threads that are running, or about to run, a job.
+def _parked(frame: Any) -> bool:
+    """The thread waits on a lock, queue, event or future: for another thread or the loop."""
+    code = frame.f_code
+    if (os.path.basename(code.co_filename), code.co_name) not in _WAIT_FRAMES:
+        line = linecache.getline(code.co_filename, frame.f_lineno)
+        if not _BLOCKING_LINE.search(line):
+            return False
+    f, depth = frame, 0
+    while f is not None and depth < 6:
+        if _job_pending(f):
+            return False
+        f, depth = f.f_back, depth + 1
+    return True
 
-    A pool thread is idle when its stack, read from the innermost frame
-    outwards, holds only ``threading``/``queue`` frames before it reaches the
-    pool's own loop function, and no job is waiting in its queue.  Threads
-    that belong to no pool we know are ignored: they are not the app's
-    short-lived work.
-    """
-    if threading.active_count() == 1:
-        return 0  # the common case: no worker thread exists at all
+
+def _thread_states() -> dict[int, tuple[bool, int, int]]:
+    """ident -> (parked, frame id, last instruction) for the app's threads."""
     frames = sys._current_frames()
     me = threading.get_ident()
-    busy = 0
+    base = _baseline or frozenset()
+    out = {}
     for thread in threading.enumerate():
         ident = thread.ident
-        if ident is None or ident == me:
+        if ident is None or ident == me or ident in base or thread.name.startswith("asgifuzz"):
             continue
         frame = frames.get(ident)
-        f: Any = frame
-        parked = True
-        in_pool = False
-        pending = False
-        depth = 0
-        while f is not None:
-            code = f.f_code
-            if parked and code.co_filename.endswith(_PARK_FILES) and _job_pending(f):
-                pending = True
-            if _pool_loop(code.co_filename, code.co_name):
-                in_pool = True
-                pending = pending or _job_pending(f)
-                # trio's and concurrent.futures' loops park inside a C call
-                # (lock.acquire, SimpleQueue.get), so no frame sits above
-                # them; anyio's parks in queue.Queue.get.  anyio's loop with
-                # nothing above it is running a C function as its job.
-                if depth == 0 and code.co_name == "run":
-                    parked = False
-                break
-            if not code.co_filename.endswith(_PARK_FILES):
-                parked = False
-            depth += 1
-            f = f.f_back
-        if in_pool:
-            busy += (not parked) or pending
-        elif thread.name.startswith(_POOL_NAMES) and frame is not None:
-            busy += 1  # starting up: its stack has not reached the pool loop
+        if frame is None:
+            continue  # finished, or not started yet
+        out[ident] = (_parked(frame), id(frame), frame.f_lasti)
+    return out
+
+
+def busy_worker_threads() -> int:
+    """Count the app's threads that are running Python or blocking I/O on its behalf.
+
+    Generic, not a list of known pools: a thread is idle when it waits on a
+    lock, queue, event or future (for another thread, or for the event loop:
+    WSGI adapters and async_to_sync wait there), and busy otherwise.  An
+    idle verdict is taken only when two looks, ``THREAD_POLL`` apart, see
+    every thread parked at the same place.  Threads that existed before any
+    app code ran are not the app's (``note_thread_baseline``).  Busy threads
+    hold virtual time back for at most ``MAX_THREAD_WAIT`` real seconds.
+    """
+    global _busy_since
+    if threading.active_count() == 1:
+        return 0  # the common case: no other thread exists at all
+    first = _thread_states()
+    busy = sum(not parked for parked, _, _ in first.values())
+    if not busy and first:
+        time.sleep(THREAD_POLL)
+        again = _thread_states()
+        busy = sum(1 for ident, state in again.items() if not state[0] or first.get(ident) != state)
+    if not busy:
+        _busy_since = None
+        return 0
+    now = time.monotonic()
+    if _busy_since is None:
+        _busy_since = now
+    elif now - _busy_since > MAX_THREAD_WAIT:
+        return 0  # bounded: a thread stuck for good must not stall the run
     return busy
 
 

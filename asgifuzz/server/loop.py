@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
 from asgifuzz._config import Backend
-from asgifuzz.server.clock import AsyncioVirtualLoop, TrioVirtualClock, trio_spin_counter
+from asgifuzz.server.clock import AsyncioVirtualLoop, TrioVirtualClock, note_thread_baseline, trio_spin_counter
 
 __all__ = ("TaskTracker", "current_clock", "run_on_loop")
 
@@ -39,6 +39,7 @@ def run_on_loop(
     schedule_seed: int,
     tracker: TaskTracker,
 ) -> None:
+    note_thread_baseline()
     if backend == "trio":
         _run_trio(main, virtual_time, schedule_seed, tracker)
     else:
