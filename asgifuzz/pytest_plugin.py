@@ -395,7 +395,9 @@ def _report_text(
 
 
 def _headline(report: RunReport) -> str:
-    counts = ", ".join(f"{n} {s}(s)" for s, n in report.counts().items() if n)
+    from asgifuzz.report.text import severity_counts
+
+    counts = severity_counts(report)
     verdict = "" if report.failing else f"; none fails the test under fail_on={report.fail_on}"
     return (
         f"asgifuzz found {len(report.findings)} violation(s) in {report.target} ({counts}{verdict}; "

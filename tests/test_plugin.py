@@ -234,7 +234,7 @@ def test_a_warning_passes_the_test_and_is_shown_as_plain_text(project: pytest.Py
         [
             "*= asgifuzz warnings (not failing) =*",
             "*test_fuzz.py::test_stack*",
-            "asgifuzz found 1 violation(s) in mw:MIDDLEWARE (1 warning(s); none fails the test under fail_on=error*",
+            "asgifuzz found 1 violation(s) in mw:MIDDLEWARE (1 warning; none fails the test under fail_on=error*",
             "== 1 warning(s):*not failing*",
             "[[]1] exception-swallowed: *",
             "    severity: warning",

@@ -12,7 +12,7 @@ from typing import Any
 from asgifuzz import __version__
 from asgifuzz.checks.invariants import Severity
 from asgifuzz.report.base import RunReport
-from asgifuzz.report.text import severity_lines
+from asgifuzz.report.text import severity_counts, severity_lines
 
 __all__ = (
     "DISCONNECT_POINTS",
@@ -33,10 +33,9 @@ def severity_style(severity: Severity) -> str:
 
 
 def summary_line(report: RunReport) -> str:
-    """``asgifuzz 0.1.0: 300 examples in 2.8s (108/s, 1 worker(s), seed 1), 3 finding(s) (2 error, 1 warning)``."""
+    """``asgifuzz 0.1.0: 300 examples in 2.8s (108/s, 1 worker(s), seed 1), 3 finding(s) (2 errors, 1 warning)``."""
     rate = report.examples / report.elapsed if report.elapsed > 0 else 0.0
-    counts = report.counts()
-    by_severity = ", ".join(f"{n} {s}" for s, n in counts.items() if n)
+    by_severity = severity_counts(report)
     return (
         f"asgifuzz {__version__}: {report.examples} examples in {report.elapsed:.1f}s ({rate:,.0f}/s, "
         f"{report.workers} worker(s), seed {report.seed}), {len(report.findings)} finding(s)"

@@ -24,6 +24,7 @@ __all__ = (
     "render_report",
     "render_trace",
     "report_lines",
+    "severity_counts",
     "severity_heading",
     "severity_lines",
 )
@@ -143,6 +144,11 @@ def report_lines(report: RunReport) -> list[str]:
 
 def render_report(report: RunReport) -> str:
     return "\n".join(report_lines(report))
+
+
+def severity_counts(report: RunReport) -> str:
+    """``2 errors, 1 warning`` (only the severities found; empty when nothing was found)."""
+    return ", ".join(f"{n} {s}{'' if n == 1 else 's'}" for s, n in report.counts().items() if n)
 
 
 def quote_args(args: Sequence[str]) -> str:
