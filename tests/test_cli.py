@@ -372,6 +372,20 @@ class TestSeverity:
         assert [(f["invariant"], f["severity"]) for f in doc["findings"]] == [("returned-non-none", "warning")]
         assert doc["severity_counts"] == {"error": 0, "warning": 1}
 
+    def test_replay_lists_a_warning_case_without_failing_unless_fail_on_warning(self, tmp_path: Path) -> None:
+        app_dir = self._app(tmp_path)
+        run = asgifuzz(tmp_path, "run", "warnapp:app", "--app-dir", app_dir, "--max-examples", "30", "--seed", "1",
+                       "--corpus", "corpus")  # fmt: skip
+        assert run.returncode == 0, run.stderr
+        [saved] = list((tmp_path / "corpus").glob("returned-non-none-*.json"))
+        assert f"replay: asgifuzz replay corpus/{saved.name} --app-dir {app_dir}" in run.stdout
+        replay = asgifuzz(tmp_path, "replay", "corpus", "--app-dir", app_dir)
+        assert replay.returncode == 0, replay.stdout + replay.stderr
+        assert "still failing (warning)" in replay.stdout
+        assert "1 with warnings only (not failing)" in replay.stdout
+        strict = asgifuzz(tmp_path, "replay", "corpus", "--app-dir", app_dir, "--fail-on", "warning")
+        assert strict.returncode == 1, strict.stdout + strict.stderr
+
     def test_errors_come_before_warnings_in_every_report(self, tmp_path: Path) -> None:
         both = WARNING_APP.replace(
             '    return 1\n',
@@ -398,6 +412,25 @@ class TestSeverity:
 
 
 class TestBudget:
+    @pytest.mark.parametrize(
+        ("argv", "max_examples"),
+        [
+            (["run", "m:app"], 1000),
+            (["demo"], 300),
+            (["run", "m:app", "--max-examples", "50"], 50),
+            (["run", "m:app", "--max-examples", "50", "--max-time", "9"], 50),
+            (["run", "m:app", "--max-time", "9"], 10**9),
+            (["demo", "--max-time", "9"], 10**9),
+        ],
+    )
+    def test_the_settings_budget(self, argv: list[str], max_examples: int) -> None:
+        from asgifuzz.cli import _settings, build_parser
+
+        args = build_parser().parse_args(argv)
+        settings = _settings(args, demo=argv[0] == "demo")
+        assert settings.max_examples == max_examples
+        assert settings.seed is not None  # picked by the CLI, so it can be reported
+
     def test_max_time_alone_bounds_the_run_by_time_not_by_the_default_examples(self, tmp_path: Path) -> None:
         start = time.monotonic()
         status, doc = run_json(tmp_path, "cliapps:ok", "--max-time", "6")
