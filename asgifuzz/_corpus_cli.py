@@ -15,8 +15,10 @@ EPILOG_REPLAY = """examples:
   asgifuzz replay corpus/exception-on-disconnect-0123456789ab.json
   asgifuzz replay corpus --app main:app --app-dir src
 
-exit status: 0 every case passes (the bugs are fixed), 1 at least one case still
-fails, 2 bad input (unreadable or invalid files, apps that do not import)
+exit status: 0 every case passes (the bugs are fixed, or only warnings remain),
+1 at least one case still fails with an error-level finding (or any finding,
+with --fail-on warning), 2 bad input (unreadable or invalid files, apps that do
+not import)
 """
 
 
@@ -34,6 +36,10 @@ def add_replay_parser(subparsers: Any) -> argparse.ArgumentParser:
     )
     _app_options(parser)
     parser.add_argument("-v", "--verbose", action="store_true", help="print the full report of every failing case")
+    parser.add_argument(
+        "--fail-on", choices=["error", "warning"], default="error",
+        help="lowest severity that makes a case fail (default: error; warning-only cases are listed, exit 0)",
+    )  # fmt: skip
     return parser
 
 
@@ -62,7 +68,7 @@ def _app_options(parser: argparse.ArgumentParser) -> None:
 
 def cmd_replay(args: argparse.Namespace) -> int:
     from asgifuzz._corpus import AppCache, ReplayResult, load_corpus, replay_case
-    from asgifuzz._report import render_finding
+    from asgifuzz.report.text import render_finding
 
     paths = args.paths or ["corpus"]
     cases, errors = load_corpus(paths)
@@ -71,6 +77,8 @@ def cmd_replay(args: argparse.Namespace) -> int:
     cache = AppCache()
     rows: list[tuple[str, str, str]] = []
     failing: list[ReplayResult] = []
+    warned: list[ReplayResult] = []
+    fail_on = getattr(args, "fail_on", "error")
     bad = bool(errors)
     for cc in cases:
         label = str(cc.path) if cc.path is not None else cc.name
@@ -81,9 +89,14 @@ def cmd_replay(args: argparse.Namespace) -> int:
             rows.append((label, cc.expect or "pass", "error"))
             bad = True
             continue
-        rows.append((label, cc.expect or "pass", result.outcome))
-        if result.failing:
+        if result.failing and (fail_on == "warning" or any(f.severity == "error" for f in result.findings)):
             failing.append(result)
+            rows.append((label, cc.expect or "pass", result.outcome))
+        elif result.failing:
+            warned.append(result)
+            rows.append((label, cc.expect or "pass", f"{result.outcome} (warning)"))
+        else:
+            rows.append((label, cc.expect or "pass", result.outcome))
     if rows:
         width = max(len("case"), *(len(r[0]) for r in rows))
         inv_width = max(len("invariant"), *(len(r[1]) for r in rows))
@@ -93,10 +106,11 @@ def cmd_replay(args: argparse.Namespace) -> int:
     passing = sum(1 for r in rows if r[2] == "passing")
     print(
         f"{len(rows)} case(s): {passing} passing, {len(failing)} still failing"
+        + (f", {len(warned)} with warnings only (not failing)" if warned else "")
         + (f", {len(errors) + sum(1 for r in rows if r[2] == 'error')} bad input" if bad else "")
     )
     if args.verbose:
-        for i, result in enumerate(failing, 1):
+        for i, result in enumerate(failing + warned, 1):
             finding = result.finding
             if finding is not None:
                 print()
@@ -119,7 +133,7 @@ def _hint(result: Any) -> str:
 def cmd_show(args: argparse.Namespace) -> int:
     from asgifuzz._case import describe_action
     from asgifuzz._corpus import load_case, replay_case
-    from asgifuzz._report import render_trace
+    from asgifuzz.report.text import render_trace
 
     try:
         cc = load_case(args.file)

@@ -5,8 +5,13 @@ Commands: ``run`` (fuzz an app in supervised worker processes, see
 ``replay`` and ``show`` (corpus cases, ``_corpus_cli``), ``checks``.  This
 module parses options and renders; the engine lives elsewhere.
 
-Exit status: 0 no finding, 1 at least one finding, 2 usage error or bad
-input, 3 internal error of asgifuzz, 130 interrupted (Ctrl-C).
+Exit status: 0 no finding that fails the run (warnings alone do not, unless
+``--fail-on warning``), 1 at least one, 2 usage error or bad input, 3 internal
+error of asgifuzz, 130 interrupted (Ctrl-C).
+
+``run`` builds one ``Settings`` from its options, runs the supervisor, and
+hands one ``RunReport`` to the report handlers (``asgifuzz.report``): the
+corpus, JUnit, SARIF, then JSON or the terminal report.
 """
 
 from __future__ import annotations
@@ -18,14 +23,20 @@ import sys
 import traceback
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from asgifuzz import __version__
 from asgifuzz._corpus_cli import add_replay_parser, add_show_parser, cmd_replay, cmd_show
 from asgifuzz._errors import UsageError
 from asgifuzz.confirm.cli import add_confirm_parser, cmd_confirm
 
-__all__ = ("build_parser", "main")
+if TYPE_CHECKING:
+    from asgifuzz._config import Settings
+    from asgifuzz._supervisor import RunOptions, RunResult
+    from asgifuzz.report import FailOn, RunReport
+    from asgifuzz.report.base import Handler
+
+__all__ = ("build_parser", "main", "resolve_budget", "run_options")
 
 EXIT_OK = 0
 EXIT_FINDINGS = 1
@@ -35,6 +46,10 @@ EXIT_INTERRUPTED = 130
 
 DEFAULT_DATABASE = os.path.join(".asgifuzz", "examples")
 DEMO_TARGET = "asgifuzz.demo:app"
+DEFAULT_MAX_EXAMPLES = 1000
+DEMO_MAX_EXAMPLES = 300
+#: The example budget of a run bounded by --max-time alone (never reached).
+TIME_BOUNDED = 10**9
 
 EPILOG_MAIN = """examples:
   asgifuzz demo                          # see asgifuzz find a middleware bug in seconds
@@ -51,6 +66,8 @@ EPILOG_RUN = """examples:
   asgifuzz run app.main:create_app --factory --app-dir src --workers 4 --max-time 60
   asgifuzz run main:app --checks duplicate-response-start,app-hang
   asgifuzz run main:app --checks=-app-raised              # all but app-raised
+  asgifuzz run main:app --max-time 60                     # as many examples as fit in 60 s
+  asgifuzz run main:app --fail-on warning                 # warnings fail the run too
   asgifuzz run main:app --corpus corpus --junit-xml asgifuzz.xml --sarif asgifuzz.sarif
   asgifuzz run main:app --json > findings.json
 
@@ -59,9 +76,13 @@ the process is reported as a finding, and the run ends within --max-time plus
 a few seconds.  Workers share one Hypothesis example database (--database), so
 a rerun replays the failing examples of earlier runs first.
 
-exit status: 0 no finding, 1 at least one finding, 2 usage error or bad input,
-3 internal error of asgifuzz, 130 interrupted (what was found so far is printed
-and saved)
+Findings are errors (a real server rejects it, a client gets a wrong or no
+response, a crash, a hang) or warnings (the spec's letter that servers
+tolerate, a design choice); the report groups them, errors first.
+
+exit status: 0 no error-level finding (warnings are printed but pass, unless
+--fail-on warning), 1 at least one, 2 usage error or bad input, 3 internal
+error of asgifuzz, 130 interrupted (what was found so far is printed and saved)
 """
 
 EPILOG_DEMO = """examples:
@@ -120,10 +141,14 @@ def _positive_float(text: str) -> float:
 
 def _add_budget_options(parser: argparse.ArgumentParser, *, max_examples: int) -> None:
     parser.add_argument(
-        "--max-examples", type=_positive_int, default=max_examples,
-        help=f"interactions to generate, split between workers (default: {max_examples})",
+        "--max-examples", type=_positive_int, default=None, metavar="N",
+        help=f"interactions to generate, split between workers (default: {max_examples}; "
+        "with --max-time alone, as many as fit in the time)",
     )  # fmt: skip
-    parser.add_argument("--max-time", type=_positive_float, default=None, metavar="SECONDS", help="stop after this many seconds")
+    parser.add_argument(
+        "--max-time", type=_positive_float, default=None, metavar="SECONDS",
+        help="stop after this many seconds (alone, it bounds the run by time)",
+    )  # fmt: skip
     parser.add_argument("--seed", type=int, default=None, help="random seed, to reproduce a run")
     parser.add_argument(
         "--workers", type=_positive_int, default=1, metavar="N",
@@ -132,6 +157,10 @@ def _add_budget_options(parser: argparse.ArgumentParser, *, max_examples: int) -
     parser.add_argument(
         "--backend", choices=["asyncio", "trio", "both"], default="asyncio", help="event loop (default: asyncio)"
     )
+    parser.add_argument(
+        "--fail-on", choices=["error", "warning"], default="error",
+        help="lowest severity that makes the exit status 1 (default: error; warnings are still printed)",
+    )  # fmt: skip
     parser.add_argument("--json", action="store_true", help="print one JSON document on stdout (no progress display)")
     parser.add_argument("--debug", action="store_true", help="show tracebacks behind errors")
 
@@ -156,7 +185,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("target", metavar="MODULE:ATTR", help="the app, e.g. main:app")
     run.add_argument("--app-dir", default=".", help="directory to import the module from (default: .)")
     run.add_argument("--factory", action="store_true", help="MODULE:ATTR is a factory returning the app")
-    _add_budget_options(run, max_examples=1000)
+    _add_budget_options(run, max_examples=DEFAULT_MAX_EXAMPLES)
     run.add_argument(
         "--server-profile", default="uvicorn", metavar="NAME",
         help="server to imitate: uvicorn (default), hypercorn, daphne, strict",
@@ -187,12 +216,12 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=EPILOG_DEMO,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    _add_budget_options(demo, max_examples=300)
+    _add_budget_options(demo, max_examples=DEMO_MAX_EXAMPLES)
     checks = sub.add_parser(
         "checks",
         help="list the invariants asgifuzz checks",
-        description="List every invariant: its code (for --checks and corpus files), a one-line "
-        "description and where the rule comes from.",
+        description="List every invariant: its code (for --checks and corpus files), its group and "
+        "severity (error or warning), a one-line description and where the rule comes from.",
         epilog=EPILOG_CHECKS,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -211,22 +240,25 @@ def _cmd_checks(args: argparse.Namespace) -> int:
     from rich.table import Table
 
     from asgifuzz.checks.invariants import INVARIANTS
+    from asgifuzz.report.terminal import severity_style
 
-    items = [(code, cls) for code, cls in INVARIANTS.items() if args.group is None or cls.group == args.group]
+    items = [inv for inv in INVARIANTS.values() if args.group is None or inv.group == args.group]
     if args.json:
         doc = [
-            {"code": code, "group": cls.group, "title": cls.title, "explanation": cls.explanation, "source": cls.source}
-            for code, cls in items
-        ]
+            {"code": inv.code, "group": inv.group, "severity": inv.severity, "title": inv.title,
+             "explanation": inv.explanation, "source": inv.source}
+            for inv in items
+        ]  # fmt: skip
         print(json.dumps(doc, indent=2))
         return EXIT_OK
     console = _console()
     table = Table(title=f"{len(items)} invariants", title_justify="left", show_lines=True)
     table.add_column("code", style="bold", no_wrap=True)
     table.add_column("group")
+    table.add_column("severity")
     table.add_column("what it means / source")
-    for code, cls in items:
-        table.add_row(code, cls.group, f"{cls.title}\n[dim]source: {cls.source}[/]")
+    for inv in items:
+        table.add_row(inv.code, inv.group, severity_style(inv.severity), f"{inv.title}\n[dim]source: {inv.source}[/]")
     console.print(table)
     return EXIT_OK
 
@@ -234,161 +266,206 @@ def _cmd_checks(args: argparse.Namespace) -> int:
 # --------------------------------------------------------------------- run
 
 
-def _select_checks(text: str | None) -> tuple[str, ...] | None:
-    """``--checks a,b`` keeps a and b; ``--checks=-a,-b`` keeps all but a and b."""
-    from asgifuzz._config import select_checks
+def resolve_budget(max_examples: int | None, max_time: float | None, default: int) -> int:
+    """The example budget: as given; else unbounded when a time budget is given alone; else ``default``."""
+    if max_examples is not None:
+        return max_examples
+    return TIME_BOUNDED if max_time is not None else default
 
-    selected = select_checks(text)
-    return None if selected is None else tuple(sorted(selected))
 
-
-def _run(args: argparse.Namespace, *, target: str, app_dir: str | None, demo: bool = False) -> int:
+def _settings(args: argparse.Namespace, *, demo: bool) -> Settings:
+    """Every knob of the run from the command line, as one ``Settings``."""
     import random
 
-    from rich.live import Live
+    from asgifuzz._config import Settings
 
-    from asgifuzz._report import finding_to_json, print_findings, progress_view, summary_table
-    from asgifuzz._supervisor import SUPERVISOR_CODES, RunOptions, Snapshot, supervise
-    from asgifuzz.server.profiles import get_profile
-
-    profile = getattr(args, "server_profile", "uvicorn")
-    get_profile(profile)
-    checks = _select_checks(getattr(args, "checks", None))
-    seed = args.seed if args.seed is not None else random.randrange(2**32)
-    backends = ("asyncio", "trio") if args.backend == "both" else (args.backend,)
-    database = None if getattr(args, "no_database", False) else getattr(args, "database", DEFAULT_DATABASE)
-    options = RunOptions(
-        target=target,
-        app_dir=app_dir,
-        factory=getattr(args, "factory", False),
-        max_examples=args.max_examples,
+    default = DEMO_MAX_EXAMPLES if demo else DEFAULT_MAX_EXAMPLES
+    return Settings.create(
+        max_examples=resolve_budget(args.max_examples, args.max_time, default),
         max_time=args.max_time,
-        seed=seed,
-        backends=backends,
-        profile=profile,
-        checks=checks,
+        seed=args.seed if args.seed is not None else random.randrange(2**32),
+        backend=args.backend,
+        profile=getattr(args, "server_profile", "uvicorn"),
+        checks=getattr(args, "checks", None),
         exitfirst=getattr(args, "exitfirst", False),
         virtual_time=not getattr(args, "real_time", False),
-        database=database,
+        database=None if getattr(args, "no_database", False) else getattr(args, "database", DEFAULT_DATABASE),
         block_timeout=getattr(args, "block_timeout", 5.0),
         workers=args.workers,
     )
-    console = _console()
-    live: Live | None = None
-    if console.is_terminal and not args.json:
-        if demo:
-            console.print(DEMO_INTRO)
-        live = Live(
-            progress_view(Snapshot(workers=args.workers), target=target, max_examples=args.max_examples,
-                          max_time=args.max_time, seed=seed),
-            console=console, refresh_per_second=8, transient=True,
-        )  # fmt: skip
-        live.start()
-    elif demo and not args.json:
-        console.print(DEMO_INTRO)
+
+
+def run_options(settings: Settings, *, target: str, app_dir: str | None, factory: bool) -> RunOptions:
+    """The supervisor's ``RunOptions`` for ``settings`` (an adapter until the supervisor takes ``Settings``)."""
+    from asgifuzz._supervisor import RunOptions
+
+    assert settings.seed is not None, "the CLI always picks the seed (it is reported back)"
+    return RunOptions(
+        target=target,
+        app_dir=app_dir,
+        factory=factory,
+        max_examples=settings.max_examples,
+        max_time=settings.max_time,
+        seed=settings.seed,
+        backends=settings.backends,
+        profile=settings.profile,
+        checks=None if settings.checks is None else tuple(sorted(settings.checks)),
+        exitfirst=settings.exitfirst,
+        virtual_time=settings.virtual_time,
+        database=settings.database,
+        block_timeout=settings.block_timeout,
+        workers=settings.workers,
+    )
+
+
+def _supervise(options: RunOptions, console: Any, *, live: bool, intro: str | None) -> RunResult:
+    """Run the workers, with the live panel on a terminal."""
+    from rich.live import Live
+
+    from asgifuzz._supervisor import Snapshot, supervise
+    from asgifuzz.report.terminal import progress_view
+
+    budget = None if options.max_examples >= TIME_BOUNDED else options.max_examples
+
+    def view(snapshot: Snapshot) -> Any:
+        return progress_view(snapshot, target=options.target, max_examples=budget, max_time=options.max_time,
+                             seed=options.seed)  # fmt: skip
+
+    if intro is not None:
+        console.print(intro)
+    panel: Live | None = None
+    if live:
+        panel = Live(view(Snapshot(workers=options.workers)), console=console, refresh_per_second=8, transient=True)
+        panel.start()
 
     def on_update(snapshot: Snapshot) -> None:
-        if live is not None:
-            live.update(
-                progress_view(snapshot, target=target, max_examples=args.max_examples, max_time=args.max_time, seed=seed)
-            )
+        if panel is not None:
+            panel.update(view(snapshot))
 
     try:
-        result = supervise(options, on_update)
+        return supervise(options, on_update)
     finally:
-        if live is not None:
-            live.stop()
-    if result.error is not None:
-        if args.debug and result.error_detail:
-            print(result.error_detail.rstrip(), file=sys.stderr)
-        if result.internal:
-            print(f"asgifuzz: {result.error}", file=sys.stderr)
-            return EXIT_INTERNAL
-        raise UsageError(result.error)
+        if panel is not None:
+            panel.stop()
 
-    findings = result.findings
-    # Save the corpus and build each finding's reproduction.
-    hints: dict[int, str] = {}
-    corpus_dir = getattr(args, "corpus", None)
-    rerun = ["asgifuzz", "run", target, "--seed", str(seed)]
-    if app_dir not in (None, "."):
-        rerun += ["--app-dir", str(app_dir)]
+
+def _check_error(result: RunResult, *, debug: bool) -> int | None:
+    """Exit status 3 for asgifuzz's own failure; ``UsageError`` for bad input; None when the run worked."""
+    if result.error is None:
+        return None
+    if debug and result.error_detail:
+        print(result.error_detail.rstrip(), file=sys.stderr)
+    if result.internal:
+        print(f"asgifuzz: {result.error}", file=sys.stderr)
+        return EXIT_INTERNAL
+    raise UsageError(result.error)
+
+
+def _rerun_command(args: argparse.Namespace, options: RunOptions, *, demo: bool) -> str:
+    """The command that reruns this run (the replay hint of findings not saved to a corpus)."""
+    from asgifuzz.report.text import quote_args
+
+    rerun = ["asgifuzz", "demo"] if demo else ["asgifuzz", "run", options.target]
+    rerun += ["--seed", str(options.seed)]
+    if options.app_dir not in (None, "."):
+        rerun += ["--app-dir", str(options.app_dir)]
     if options.factory:
         rerun.append("--factory")
-    if args.workers > 1:
-        rerun += ["--workers", str(args.workers)]
-    if args.max_examples != 1000:
+    if options.workers > 1 and not demo:
+        rerun += ["--workers", str(options.workers)]
+    if args.max_examples is not None and not demo:
         rerun += ["--max-examples", str(args.max_examples)]
-    if demo:
-        rerun = ["asgifuzz", "demo", "--seed", str(seed)]
-    from asgifuzz._report import quote_args
+    elif args.max_time is not None and not demo:
+        rerun += ["--max-time", f"{args.max_time:g}"]
+    return quote_args(rerun)
 
-    for finding in findings:
-        hints[id(finding)] = quote_args(rerun)
-    if corpus_dir is not None:
-        from asgifuzz._corpus import replay_command, save_finding
 
-        for finding in findings:
-            if finding.code in SUPERVISOR_CODES or finding.case is None:
-                continue
-            path = save_finding(finding, target, corpus_dir, factory=options.factory, virtual_time=options.virtual_time)
-            hints[id(finding)] = replay_command(path, app_dir=None if app_dir in (None, ".") else app_dir)
+def _report(result: RunResult, settings: Settings, *, target: str, fail_on: FailOn) -> RunReport:
+    from asgifuzz.report import Coverage, RunReport
 
     snap = result.snapshot
-    if getattr(args, "junit_xml", None):
-        from asgifuzz._export import junit_xml
-
-        _write(args.junit_xml, junit_xml(findings, target=target, codes=checks, elapsed=result.elapsed,
-                                         examples=snap.examples, hints=hints))  # fmt: skip
-    if getattr(args, "sarif", None):
-        from asgifuzz._export import sarif_document
-
-        doc = sarif_document(findings, target=target, version=__version__, hints=hints)
-        _write(args.sarif, json.dumps(doc, indent=2) + "\n")
-
-    status = EXIT_FINDINGS if findings else EXIT_OK
-    if result.interrupted:
-        status = EXIT_INTERRUPTED
-    if args.json:
-        doc = {
-            "asgifuzz": __version__,
-            "target": target,
-            "examples": snap.examples,
-            "elapsed": round(result.elapsed, 3),
-            "seed": seed,
-            "workers": snap.workers,
-            "interrupted": result.interrupted,
-            "exit_status": status,
-            "coverage": {
-                "steps": snap.steps,
-                "disconnect_positions": sorted(snap.disconnect_positions),
-                "targets": sorted(snap.targets_seen),
-                "backends": sorted(snap.backends_seen),
-                "stack_depths": sorted(snap.depths_seen),
-            },
-            "notes": result.notes,
-            "findings": [dict(finding_to_json(f), replay=hints.get(id(f))) for f in findings],
-        }
-        print(json.dumps(doc, indent=2, sort_keys=True))
-        return status
-    rate = snap.examples / result.elapsed if result.elapsed > 0 else 0.0
-    console.print(
-        f"asgifuzz {__version__}: {snap.examples} examples in {result.elapsed:.1f}s ({rate:,.0f}/s, "
-        f"{snap.workers} worker(s), seed {seed}), {len(findings)} finding(s)"
-        + (" -- interrupted" if result.interrupted else "")
+    return RunReport(
+        findings=result.findings,
+        target=target,
+        seed=result.seed,
+        examples=snap.examples,
+        elapsed=result.elapsed,
+        settings=settings,
+        notes=list(result.notes),
+        interrupted=result.interrupted,
+        coverage=Coverage.of(snap),
+        workers=snap.workers,
+        fail_on=fail_on,
     )
-    for note in result.notes:
-        console.print(f"note: {note}")
-    print_findings(console, findings, hints)
-    if findings:
-        console.print()
-        console.print(summary_table(findings, examples=snap.examples, elapsed=result.elapsed, seed=seed))
-    if corpus_dir is not None:
-        console.print(f"corpus: {sum(1 for f in findings if f.code not in SUPERVISOR_CODES)} case(s) saved under {corpus_dir}")
-    if demo:
+
+
+def _run(args: argparse.Namespace, *, target: str, app_dir: str | None, demo: bool = False) -> int:
+    from asgifuzz._supervisor import SUPERVISOR_CODES
+    from asgifuzz.report import check_fail_on, run_handlers
+    from asgifuzz.report.corpus import CorpusHandler
+
+    settings = _settings(args, demo=demo)
+    fail_on = check_fail_on(args.fail_on)
+    options = run_options(settings, target=target, app_dir=app_dir, factory=getattr(args, "factory", False))
+    console = _console()
+    show = not args.json
+    result = _supervise(options, console, live=show and console.is_terminal, intro=DEMO_INTRO if demo and show else None)
+    status = _check_error(result, debug=args.debug)
+    if status is not None:
+        return status
+    report = _report(result, settings, target=target, fail_on=fail_on)
+    rerun = _rerun_command(args, options, demo=demo)
+    report.hints.update({f.key: rerun for f in report.findings})
+
+    handlers: list[Handler] = []
+    corpus: CorpusHandler | None = None
+    if getattr(args, "corpus", None) is not None:
+        shown_dir = None if app_dir in (None, ".") else app_dir
+        corpus = CorpusHandler(
+            args.corpus, app=target, factory=options.factory, virtual_time=options.virtual_time,
+            skip=SUPERVISOR_CODES, hint=lambda path: replay_command(path, app_dir=shown_dir),
+        )  # fmt: skip
+        handlers.append(corpus)
+    handlers += _file_handlers(args)
+    handlers.append(_output_handler(args, console))
+    run_handlers(report, handlers)
+    if show and corpus is not None:
+        console.print(f"corpus: {len(corpus.saved)} case(s) saved under {args.corpus}")
+    if show and demo:
         console.print()
         console.print(DEMO_OUTRO)
-    return status
+    return report.exit_status()
+
+
+def replay_command(path: Path, *, app_dir: str | None) -> str:
+    from asgifuzz._corpus import replay_command as command
+
+    return command(path, app_dir=app_dir)
+
+
+def _file_handlers(args: argparse.Namespace) -> list[Handler]:
+    """``--junit-xml`` and ``--sarif``."""
+    out: list[Handler] = []
+    if getattr(args, "junit_xml", None):
+        from asgifuzz.report.junit import JUnitHandler
+
+        out.append(JUnitHandler(args.junit_xml))
+    if getattr(args, "sarif", None):
+        from asgifuzz.report.sarif import SarifHandler
+
+        out.append(SarifHandler(args.sarif))
+    return out
+
+
+def _output_handler(args: argparse.Namespace, console: Any) -> Handler:
+    """What goes to stdout: the JSON document, or the terminal report."""
+    if args.json:
+        from asgifuzz.report.json import JsonHandler
+
+        return JsonHandler(sys.stdout)
+    from asgifuzz.report.terminal import TerminalHandler
+
+    return TerminalHandler(console)
 
 
 def _console() -> Any:
@@ -396,14 +473,6 @@ def _console() -> Any:
     from rich.console import Console
 
     return Console(highlight=False, width=None if sys.stdout.isatty() else 160)
-
-
-def _write(path: str, text: str) -> None:
-    try:
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-        Path(path).write_text(text, encoding="utf-8")
-    except OSError as exc:
-        raise UsageError(f"cannot write {path!r}: {exc.strerror or exc}") from exc
 
 
 def _cmd_run(args: argparse.Namespace) -> int:

@@ -7,9 +7,14 @@ Fuzz an app in three lines::
         pass
 
 or call the ``asgifuzz_check`` fixture from a test: ``asgifuzz_check("main:app")``.
-A finding fails the test with the minimal case, the invariant, its plain
-explanation and the command that replays it; the case is saved under the
-corpus folder (``--asgifuzz-corpus``, default ``corpus/`` in the rootdir).
+An error-level finding fails the test with the minimal case, the invariant,
+its plain explanation and the command that replays it (warnings too with
+``asgifuzz_fail_on = warning``; otherwise they are shown in the test's
+report section and the terminal summary, never as Python warnings); the case
+is saved under the corpus folder (``--asgifuzz-corpus``, default ``corpus/``
+in the rootdir).  Settings are layered command line > marker/fixture > ini >
+defaults into one ``asgifuzz.Settings``; the report is built by the same
+handlers as the CLI's (``asgifuzz.report``).
 ``pytest corpus/`` (or ``--asgifuzz-replay``) collects each saved case as a
 test that fails while its bug is still there.
 
@@ -23,6 +28,7 @@ no pytest internals.  Behaviour lives in ``asgifuzz._corpus`` and
 
 from __future__ import annotations
 
+import io
 import os
 import re
 import sys
@@ -34,32 +40,20 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 if TYPE_CHECKING:
+    from asgifuzz._config import Settings
     from asgifuzz._corpus import CorpusCase
     from asgifuzz._search import SearchResult
+    from asgifuzz.report import FailOn, RunReport
+    from asgifuzz.report.base import Handler
 
 __all__ = ("asgifuzz_check",)
 
-#: Keyword arguments the marker and the fixture accept (the rest are rejected).
-_OPTIONS = frozenset(
-    {
-        "app",
-        "middleware",
-        "endpoints",
-        "max_examples",
-        "max_time",
-        "seed",
-        "backend",
-        "profile",
-        "checks",
-        "exitfirst",
-        "virtual_time",
-        "factory",
-        "app_dir",
-        "corpus",
-    }
-)
+#: Marker/fixture options that are not ``Settings`` fields (those go to ``Settings.create``).
+_PLUGIN_OPTIONS = frozenset({"app", "middleware", "endpoints", "factory", "app_dir", "corpus", "fail_on"})
 _CORPUS_NAME = re.compile(r"^[a-z0-9-]+-[0-9a-f]{12}\.json$")
 _DEFAULT_MAX_EXAMPLES = 1000
+#: The report section (``item.add_report_section``) that carries warnings of passing tests.
+_SECTION = "asgifuzz"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -91,6 +85,18 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="seed every asgifuzz test with N (default: random; fixed under the Hypothesis 'ci' profile)",
     )
     group.addoption(
+        "--asgifuzz-checks",
+        default=None,
+        metavar="CODES",
+        help="invariant codes to report, comma-separated; '-code' excludes one (overrides the marker)",
+    )
+    group.addoption(
+        "--asgifuzz-fail-on",
+        choices=["error", "warning"],
+        default=None,
+        help="lowest severity that fails a test (default: error; warnings are shown, not failed)",
+    )
+    group.addoption(
         "--asgifuzz-replay",
         action="store_true",
         default=False,
@@ -100,14 +106,20 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addini("asgifuzz_backend", "default backend: asyncio, trio or both", default=None)
     parser.addini("asgifuzz_corpus", "corpus folder, relative to the rootdir (default: corpus)", default=None)
     parser.addini("asgifuzz_seed", "fixed seed for every asgifuzz test", default=None)
+    parser.addini(
+        "asgifuzz_checks",
+        "invariant codes to report (comma or space separated; '-code' excludes one), as --checks",
+        default=None,
+    )
+    parser.addini("asgifuzz_fail_on", "lowest severity that fails a test: error (default) or warning", default=None)
 
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
-        "asgifuzz(app=None, *, middleware=None, max_examples=None, backend=None, seed=None, ...): "
-        "fuzz the ASGI app (an object or 'module:attr') after the test body runs; "
-        "fail with the minimal case of every violation found.",
+        "asgifuzz(app=None, *, middleware=None, max_examples=None, backend=None, seed=None, checks=None, "
+        "fail_on=None, ...): fuzz the ASGI app (an object or 'module:attr') after the test body runs; "
+        "fail with the minimal case of every error-level violation found.",
     )
     if config.getoption("asgifuzz_replay"):
         corpus = _corpus_dir(config)
@@ -126,6 +138,8 @@ def pytest_report_header(config: pytest.Config) -> list[str] | None:
         "backend": _setting(config, "backend"),
         "seed": _int_setting(config, "seed"),
         "corpus": config.getoption("asgifuzz_corpus") or config.getini("asgifuzz_corpus") or None,
+        "checks": _setting(config, "checks"),
+        "fail_on": _setting(config, "fail_on"),
     }
     shown = [f"{k}={v}" for k, v in settings.items() if v is not None]
     return ["asgifuzz: " + ", ".join(shown)] if shown else None
@@ -151,6 +165,24 @@ def _int_setting(config: pytest.Config, name: str) -> int | None:
         raise pytest.UsageError(f"asgifuzz_{name} = {value!r} is not an integer") from None
 
 
+def _int_ini(config: pytest.Config, name: str) -> int | None:
+    value = config.getini(f"asgifuzz_{name}") or None
+    if value is None:
+        return None
+    try:
+        return int(str(value))
+    except ValueError:
+        raise pytest.UsageError(f"asgifuzz_{name} = {value!r} is not an integer") from None
+
+
+def _checks_text(value: object) -> str | None:
+    """The ini's checks, written with commas, spaces or newlines, as the CLI's comma-separated form."""
+    if not value:
+        return None
+    codes = [c for c in re.split(r"[,\s]+", str(value)) if c]
+    return ",".join(codes) or None
+
+
 def _corpus_dir(config: pytest.Config, override: str | None = None) -> Path:
     if override is not None:
         return (config.invocation_params.dir / override).resolve()
@@ -174,86 +206,105 @@ def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
         kwargs = dict(marker.kwargs)
         if marker.args:
             kwargs["app"] = marker.args[0]
-        run_check(item.config, item.nodeid, kwargs)
+        run_check(item.config, item.nodeid, kwargs, node=item)
     return result
 
 
 @pytest.fixture
 def asgifuzz_check(request: pytest.FixtureRequest) -> Callable[..., SearchResult]:
-    """Return ``check(app=None, **options)``: fuzz the app and fail the test on any finding.
+    """Return ``check(app=None, **options)``: fuzz the app and fail the test on any error-level finding.
 
     ``app`` is an ASGI app or a ``"module:attr"`` string (the string form
     lets the corpus name the app); the options are those of the
-    ``asgifuzz`` marker.  Returns the ``SearchResult`` when nothing is found.
+    ``asgifuzz`` marker.  Returns the ``SearchResult`` when nothing fails.
     Call it from a synchronous test: it runs its own event loops.
     """
 
     def check(app: Any = None, **options: Any) -> SearchResult:
-        return run_check(request.config, request.node.nodeid, {"app": app, **options})
+        node = request.node if isinstance(request.node, pytest.Item) else None
+        return run_check(request.config, request.node.nodeid, {"app": app, **options}, node=node)
 
     return check
 
 
-def run_check(config: pytest.Config, nodeid: str, options: Mapping[str, Any]) -> SearchResult:
-    """Fuzz with the marker/fixture ``options`` layered over the command line and ini."""
-    unknown = sorted(set(options) - _OPTIONS)
-    if unknown:
-        import difflib
+def build_settings(config: pytest.Config, nodeid: str, options: Mapping[str, Any]) -> Settings:
+    """One ``Settings`` from command line > marker/fixture ``options`` > ini > defaults.
 
-        hints = [f"{u!r}" + (f" (did you mean {c[0]!r}?)" if (c := difflib.get_close_matches(u, _OPTIONS, n=1)) else "") for u in unknown]
-        pytest.fail(f"asgifuzz: unknown option(s) {', '.join(hints)}; known: {', '.join(sorted(_OPTIONS))}", pytrace=False)
-
+    ``options`` holds only ``Settings`` fields (and ``backend``); anything
+    unknown or invalid fails the test with one line.
+    """
     from hypothesis import settings as hypothesis_settings
 
-    from asgifuzz._api import fuzz
-    from asgifuzz._corpus import load_corpus, replay_command, save_finding
+    from asgifuzz._config import Settings
     from asgifuzz._errors import UsageError
-    from asgifuzz._loading import load_target
+    from asgifuzz.cli import resolve_budget
 
-    app_dir = options.get("app_dir")
-    rootdir = str(config.rootpath)
-    if app_dir is None and rootdir not in sys.path:
-        sys.path.append(rootdir)  # after everything else: never shadow installed packages
-
-    def load(spec: Any, *, factory: bool = False, is_app: bool = True) -> tuple[Any, str | None]:
-        if not isinstance(spec, str):
-            return spec, _spec_of(spec)
-        try:
-            if is_app:
-                return load_target(spec, app_dir=app_dir or rootdir, factory=factory), spec
-            from asgifuzz._corpus import _load
-
-            return _load(spec, app_dir, [rootdir], factory=False, callable_=False), spec
-        except UsageError as exc:
-            pytest.fail(f"asgifuzz: {exc}", pytrace=False)
-
-    factory = bool(options.get("factory", False))
-    app, app_spec = (None, None) if options.get("app") is None else load(options["app"], factory=factory)
-    middleware, mw_spec = (None, None) if options.get("middleware") is None else load(options["middleware"], is_app=False)
-
-    # Budget: command line > marker/fixture > ini > default.
-    max_examples = config.getoption("asgifuzz_max_examples")
-    if max_examples is None:
-        max_examples = options.get("max_examples")
-    if max_examples is None:
-        max_examples = _int_setting(config, "max_examples") or _DEFAULT_MAX_EXAMPLES
-    backend_opt = config.getoption("asgifuzz_backend") or options.get("backend") or _setting(config, "backend") or "asyncio"
-    backend: Any = ["asyncio", "trio"] if backend_opt == "both" else backend_opt
-
+    ini = {
+        "max_examples": _int_ini(config, "max_examples"),
+        "backend": config.getini("asgifuzz_backend") or None,
+        "seed": _int_ini(config, "seed"),
+        "checks": _checks_text(config.getini("asgifuzz_checks")),
+    }
+    marker = dict(options)
+    if "backends" in marker:  # one spelling, so the layers override each other
+        marker["backend"] = marker.pop("backends")
+    command_line = {
+        "max_examples": config.getoption("asgifuzz_max_examples"),
+        "backend": config.getoption("asgifuzz_backend"),
+        "seed": config.getoption("asgifuzz_seed"),
+        "checks": config.getoption("asgifuzz_checks"),
+    }
+    merged: dict[str, Any] = {}
+    for layer in (ini, marker, command_line):
+        merged.update({k: v for k, v in layer.items() if v is not None})
     # Determinism: an explicit seed wins; Hypothesis's derandomizing profiles
     # (the built-in 'ci' profile, loaded when CI=true) fix the seed per test
     # and turn the example database off, as they do for @given tests.
     current = hypothesis_settings()
-    seed = config.getoption("asgifuzz_seed")
-    if seed is None:
-        seed = options.get("seed")
-    if seed is None:
-        seed = _int_setting(config, "seed")
-    if seed is None and current.derandomize:
-        seed = zlib.crc32(nodeid.encode())
-    database = None if current.derandomize else current.database
+    if merged.get("seed") is None and current.derandomize:
+        merged["seed"] = zlib.crc32(nodeid.encode())
+    merged.setdefault("database", None if current.derandomize else current.database)
+    merged["max_examples"] = resolve_budget(merged.get("max_examples"), merged.get("max_time"), _DEFAULT_MAX_EXAMPLES)
+    try:
+        return Settings.create(**merged)
+    except UsageError as exc:
+        pytest.fail(f"asgifuzz: {exc}", pytrace=False)
 
-    corpus = _corpus_dir(config, options.get("corpus"))
+
+def _fail_on(config: pytest.Config, marker: object) -> FailOn:
+    """``fail_on``: command line > marker/fixture > ini > "error"."""
+    from asgifuzz._errors import UsageError
+    from asgifuzz.report import check_fail_on
+
+    value = config.getoption("asgifuzz_fail_on") or marker or config.getini("asgifuzz_fail_on") or "error"
+    try:
+        return check_fail_on(str(value).strip())
+    except UsageError as exc:
+        pytest.fail(f"asgifuzz: {exc}", pytrace=False)
+
+
+def run_check(
+    config: pytest.Config, nodeid: str, options: Mapping[str, Any], node: pytest.Item | None = None
+) -> SearchResult:
+    """Fuzz with the marker/fixture ``options`` layered over the command line and ini."""
+    from asgifuzz._api import fuzz
+    from asgifuzz._corpus import load_corpus
+    from asgifuzz._errors import UsageError
+
+    plugin = {k: v for k, v in options.items() if k in _PLUGIN_OPTIONS}
+    settings = build_settings(config, nodeid, {k: v for k, v in options.items() if k not in _PLUGIN_OPTIONS})
+    fail_on = _fail_on(config, plugin.get("fail_on"))
+    app_dir = plugin.get("app_dir")
+    rootdir = str(config.rootpath)
+    if app_dir is None and rootdir not in sys.path:
+        sys.path.append(rootdir)  # after everything else: never shadow installed packages
+    factory = bool(plugin.get("factory", False))
+    app, app_spec = (None, None) if plugin.get("app") is None else _load(plugin["app"], app_dir, rootdir, factory=factory)
+    middleware, mw_spec = (
+        (None, None) if plugin.get("middleware") is None else _load(plugin["middleware"], app_dir, rootdir, is_app=False)
+    )
+
+    corpus = _corpus_dir(config, plugin.get("corpus"))
     seeds = []
     if corpus.is_dir() and (app_spec is not None or mw_spec is not None):
         # Earlier findings for this app run first, so a fixed bug stays fixed.
@@ -262,55 +313,113 @@ def run_check(config: pytest.Config, nodeid: str, options: Mapping[str, Any]) ->
         seeds = [cc.case for cc in cases if cc.app == app_spec and cc.middleware == mw_spec]
 
     try:
-        result = fuzz(
-            app,
-            middleware=middleware,
-            endpoints=options.get("endpoints"),
-            max_examples=int(max_examples),
-            max_time=options.get("max_time"),
-            seed=seed,
-            backend=backend,
-            profile=options.get("profile", "uvicorn"),
-            checks=options.get("checks"),
-            exitfirst=bool(options.get("exitfirst", False)),
-            virtual_time=bool(options.get("virtual_time", True)),
-            database=database,
-            seeds=seeds,
-        )
+        result = fuzz(app, middleware=middleware, endpoints=plugin.get("endpoints"), settings=settings, seeds=seeds)
     except UsageError as exc:
         pytest.fail(f"asgifuzz: {exc}", pytrace=False)
     if result.interrupted:
         raise KeyboardInterrupt
     if not result.findings:
         return result
+    report = _report(result, settings, fail_on, name=app_spec or mw_spec or repr(app if app is not None else middleware))
+    text = _report_text(config, report, app_spec=app_spec, mw_spec=mw_spec, factory=factory, corpus=corpus, app_dir=app_dir)
+    if report.failing:
+        pytest.fail(text, pytrace=False)
+    if node is not None:
+        node.add_report_section("call", _SECTION, text)
+    return result
 
-    from asgifuzz._report import render_finding
 
-    name = app_spec or mw_spec or repr(app if app is not None else middleware)
-    lines = [
-        (
-            f"asgifuzz found {len(result.findings)} violation(s) in {name} "
-            f"({result.examples} examples, seed {result.seed}; rerun with --asgifuzz-seed {result.seed})"
-        )
-    ]
-    for i, finding in enumerate(result.findings, 1):
-        hint: str | None = None
-        if app_spec is not None or mw_spec is not None:
-            path = save_finding(
-                finding,
-                app_spec,
-                corpus,
-                middleware=mw_spec,
-                factory=factory,
-                virtual_time=bool(options.get("virtual_time", True)),
+def _load(spec: Any, app_dir: str | None, rootdir: str, *, factory: bool = False, is_app: bool = True) -> tuple[Any, str | None]:
+    """The app (or middleware list) and its ``module:attr`` name, from an object or a name."""
+    from asgifuzz._errors import UsageError
+    from asgifuzz._loading import load_object, load_target
+
+    if not isinstance(spec, str):
+        return spec, _spec_of(spec)
+    try:
+        if is_app:
+            return load_target(spec, app_dir=app_dir or rootdir, factory=factory), spec
+        if app_dir is None and rootdir not in sys.path:
+            sys.path.append(rootdir)
+        return load_object(spec, app_dir=app_dir, what="middleware list"), spec
+    except UsageError as exc:
+        pytest.fail(f"asgifuzz: {exc}", pytrace=False)
+
+
+def _report(result: SearchResult, settings: Settings, fail_on: FailOn, *, name: str) -> RunReport:
+    from asgifuzz.report import Coverage, RunReport
+
+    return RunReport(
+        findings=result.findings,
+        target=name,
+        seed=result.seed,
+        examples=result.examples,
+        elapsed=result.elapsed,
+        settings=settings,
+        coverage=Coverage.of(result.stats),
+        fail_on=fail_on,
+    )
+
+
+def _report_text(
+    config: pytest.Config,
+    report: RunReport,
+    *,
+    app_spec: str | None,
+    mw_spec: str | None,
+    factory: bool,
+    corpus: Path,
+    app_dir: str | None,
+) -> str:
+    """Save the corpus and render the report, with the same handlers as the CLI."""
+    from asgifuzz._corpus import replay_command
+    from asgifuzz.report import run_handlers
+    from asgifuzz.report.corpus import CorpusHandler
+    from asgifuzz.report.text import TextHandler
+
+    handlers: list[Handler] = []
+    if app_spec is not None or mw_spec is not None:
+        shown_dir = _app_dir_hint(app_spec or mw_spec, config, app_dir)
+        handlers.append(
+            CorpusHandler(
+                corpus, app=app_spec, middleware=mw_spec, factory=factory, virtual_time=report.settings.virtual_time,
+                hint=lambda path: replay_command(_relative(path, config.invocation_params.dir), app_dir=shown_dir),
             )
-            shown = _relative(path, config.invocation_params.dir)
-            hint = replay_command(shown, app_dir=_app_dir_hint(app_spec or mw_spec, config, app_dir))
-        lines.append("")
-        lines.append(render_finding(finding, i, replay_hint=hint))
-        if hint is None:
-            lines.append("    (not saved to the corpus: name the app as 'module:attr' so a replay can import it)")
-    pytest.fail("\n".join(lines), pytrace=False)
+        )  # fmt: skip
+    else:
+        report.notes.append("not saved to the corpus: name the app as 'module:attr' so a replay can import it")
+    buffer = io.StringIO()
+    handlers.append(TextHandler(buffer))
+    run_handlers(report, handlers)
+    return _headline(report) + "\n" + buffer.getvalue()
+
+
+def _headline(report: RunReport) -> str:
+    from asgifuzz.report.text import severity_counts
+
+    counts = severity_counts(report)
+    verdict = "" if report.failing else f"; none fails the test under fail_on={report.fail_on}"
+    return (
+        f"asgifuzz found {len(report.findings)} violation(s) in {report.target} ({counts}{verdict}; "
+        f"{report.examples} examples, seed {report.seed}; rerun with --asgifuzz-seed {report.seed})"
+    )
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """Show the warnings of passing asgifuzz tests (failing ones carry them in their failure)."""
+    title = f"Captured {_SECTION} call"
+    shown = [
+        (report.nodeid, content)
+        for report in terminalreporter.stats.get("passed", [])
+        for name, content in getattr(report, "sections", [])
+        if name == title and getattr(report, "when", "call") == "call"
+    ]
+    if not shown:
+        return
+    terminalreporter.write_sep("=", "asgifuzz warnings (not failing)")
+    for nodeid, content in shown:
+        terminalreporter.write_sep("-", nodeid)
+        terminalreporter.write(content if content.endswith("\n") else content + "\n")
 
 
 def _relative(path: Path, base: Path) -> str:
@@ -378,12 +487,12 @@ class CorpusFile(pytest.File):
 
 
 class CorpusItem(pytest.Item):
-    """Replays one corpus case; fails while the case still shows its violation."""
+    """Replays one corpus case; fails while the case still shows an error-level violation (any, with fail_on=warning)."""
 
     def runtest(self) -> None:
         from asgifuzz._corpus import load_case, replay_case, replay_command
         from asgifuzz._errors import CorpusError, UsageError
-        from asgifuzz._report import render_finding
+        from asgifuzz.report.text import render_finding
 
         try:
             cc: CorpusCase = load_case(self.path)
@@ -394,10 +503,12 @@ class CorpusItem(pytest.Item):
         if finding is None:
             return
         hint = replay_command(_relative(self.path, self.config.invocation_params.dir))
-        pytest.fail(
-            f"asgifuzz corpus case {self.path.name}: {result.outcome}\n\n" + render_finding(finding, replay_hint=hint),
-            pytrace=False,
-        )
+        text = f"asgifuzz corpus case {self.path.name}: {result.outcome}\n\n" + render_finding(finding, replay_hint=hint)
+        fails = _fail_on(self.config, None) == "warning" or any(f.severity == "error" for f in result.findings)
+        if not fails:
+            self.add_report_section("call", _SECTION, text)
+            return
+        pytest.fail(text, pytrace=False)
 
     def reportinfo(self) -> tuple[Path, int | None, str]:
         return self.path, None, f"asgifuzz corpus case {self.path.name}"

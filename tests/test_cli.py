@@ -82,6 +82,15 @@ class TestChecks:
             assert code in proc.stdout
 
 
+    def test_checks_show_each_invariants_severity(self, tmp_path: Path) -> None:
+        doc = json.loads(asgifuzz(tmp_path, "checks", "--json").stdout)
+        assert {d["code"]: d["severity"] for d in doc} == {code: inv.severity for code, inv in INVARIANTS.items()}
+        table = asgifuzz(tmp_path, "checks", "--group", "lifecycle").stdout
+        assert "severity" in table
+        [row] = [line for line in table.splitlines() if "returned-non-none" in line]
+        assert "warning" in row
+
+
 class TestRun:
     def test_clean_app_exits_0_with_the_json_schema(self, tmp_path: Path) -> None:
         status, doc = run_json(tmp_path, "cliapps:ok", "--max-examples", "60")
@@ -321,3 +330,117 @@ def test_demo_finds_the_middleware_bug(tmp_path: Path) -> None:
 def test_demo_fixed_app_is_clean(tmp_path: Path) -> None:
     status, doc = run_json(tmp_path, "asgifuzz.demo:fixed_app", "--max-examples", "300")
     assert status == 0, doc["findings"]
+
+
+WARNING_APP = '''
+async def app(scope, receive, send):
+    """returned-non-none (a warning): a correct response, then ``return 1``."""
+    if scope["type"] != "http":
+        return None
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect" or not message.get("more_body", False):
+            break
+    await send({"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"2")]})
+    await send({"type": "http.response.body", "body": b"ok"})
+    return 1
+'''
+
+
+class TestSeverity:
+    def _app(self, tmp_path: Path) -> str:
+        (tmp_path / "warnapp.py").write_text(WARNING_APP)
+        return str(tmp_path)
+
+    def test_warnings_alone_exit_0_and_are_printed(self, tmp_path: Path) -> None:
+        app_dir = self._app(tmp_path)
+        proc = asgifuzz(tmp_path, "run", "warnapp:app", "--app-dir", app_dir, "--max-examples", "30", "--seed", "1")
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        out = proc.stdout
+        assert "1 finding(s) (1 warning)" in out
+        assert "== 1 warning(s):" in out and "not failing" in out
+        assert "[1] returned-non-none: the app returned a value other than None" in out
+        assert "    severity: warning" in out
+
+    def test_fail_on_warning_exits_1(self, tmp_path: Path) -> None:
+        app_dir = self._app(tmp_path)
+        proc = asgifuzz(tmp_path, "run", "warnapp:app", "--app-dir", app_dir, "--max-examples", "30", "--seed", "1",
+                        "--fail-on", "warning", "--json")  # fmt: skip
+        assert proc.returncode == 1, proc.stderr
+        doc = json.loads(proc.stdout)
+        assert doc["exit_status"] == 1 and doc["fail_on"] == "warning"
+        assert [(f["invariant"], f["severity"]) for f in doc["findings"]] == [("returned-non-none", "warning")]
+        assert doc["severity_counts"] == {"error": 0, "warning": 1}
+
+    def test_replay_lists_a_warning_case_without_failing_unless_fail_on_warning(self, tmp_path: Path) -> None:
+        app_dir = self._app(tmp_path)
+        run = asgifuzz(tmp_path, "run", "warnapp:app", "--app-dir", app_dir, "--max-examples", "30", "--seed", "1",
+                       "--corpus", "corpus")  # fmt: skip
+        assert run.returncode == 0, run.stderr
+        [saved] = list((tmp_path / "corpus").glob("returned-non-none-*.json"))
+        assert f"replay: asgifuzz replay corpus/{saved.name} --app-dir {app_dir}" in run.stdout
+        replay = asgifuzz(tmp_path, "replay", "corpus", "--app-dir", app_dir)
+        assert replay.returncode == 0, replay.stdout + replay.stderr
+        assert "still failing (warning)" in replay.stdout
+        assert "1 with warnings only (not failing)" in replay.stdout
+        strict = asgifuzz(tmp_path, "replay", "corpus", "--app-dir", app_dir, "--fail-on", "warning")
+        assert strict.returncode == 1, strict.stdout + strict.stderr
+
+    def test_errors_come_before_warnings_in_every_report(self, tmp_path: Path) -> None:
+        both = WARNING_APP.replace(
+            '    return 1\n',
+            '    if len(scope["path"]) % 2 == 0:  # an error on half the paths: a start after the response\n'
+            '        await send({"type": "http.response.start", "status": 500, "headers": []})\n'
+            '    return 1\n',
+        )
+        assert both != WARNING_APP
+        (tmp_path / "both.py").write_text(both)
+        proc = asgifuzz(tmp_path, "run", "both:app", "--app-dir", str(tmp_path), "--max-examples", "200", "--seed", "1",
+                        "--junit-xml", "junit.xml", "--sarif", "out.sarif")  # fmt: skip
+        assert proc.returncode == 1, proc.stderr
+        out = proc.stdout
+        assert out.index("== ") == out.index("== 1 error(s)")
+        assert out.index("error(s)") < out.index("[1] message-after-response-complete") < out.index("== 1 warning(s)")
+        assert out.index("== 1 warning(s)") < out.index("[2] returned-non-none")
+        suite = ET.parse(tmp_path / "junit.xml").getroot().find("testsuite")
+        assert suite is not None
+        cases = {c.get("name"): c for c in suite.iter("testcase")}
+        assert cases["message-after-response-complete"].find("failure") is not None
+        assert cases["returned-non-none"].find("skipped") is not None
+        levels = {r["ruleId"]: r["level"] for r in json.loads((tmp_path / "out.sarif").read_text())["runs"][0]["results"]}
+        assert levels == {"message-after-response-complete": "error", "returned-non-none": "warning"}
+
+
+class TestBudget:
+    @pytest.mark.parametrize(
+        ("argv", "max_examples"),
+        [
+            (["run", "m:app"], 1000),
+            (["demo"], 300),
+            (["run", "m:app", "--max-examples", "50"], 50),
+            (["run", "m:app", "--max-examples", "50", "--max-time", "9"], 50),
+            (["run", "m:app", "--max-time", "9"], 10**9),
+            (["demo", "--max-time", "9"], 10**9),
+        ],
+    )
+    def test_the_settings_budget(self, argv: list[str], max_examples: int) -> None:
+        from asgifuzz.cli import _settings, build_parser
+
+        args = build_parser().parse_args(argv)
+        settings = _settings(args, demo=argv[0] == "demo")
+        assert settings.max_examples == max_examples
+        assert settings.seed is not None  # picked by the CLI, so it can be reported
+
+    def test_max_time_alone_bounds_the_run_by_time_not_by_the_default_examples(self, tmp_path: Path) -> None:
+        start = time.monotonic()
+        status, doc = run_json(tmp_path, "cliapps:ok", "--max-time", "6")
+        took = time.monotonic() - start
+        assert status == 0
+        assert doc["elapsed"] >= 5.5, doc["examples"]  # it did not stop at 1000 examples
+        assert took < 20
+        assert doc["examples"] > 0
+
+    def test_without_a_budget_the_run_makes_the_default_examples(self, tmp_path: Path) -> None:
+        status, doc = run_json(tmp_path, "cliapps:ok", "--workers", "1")
+        assert status == 0
+        assert 1000 <= doc["examples"] < 1100

@@ -198,3 +198,93 @@ def test_corpus_files_are_collected_as_tests_that_fail_while_the_bug_is_present(
     (project.path / "corpus" / "app-raised-000000000000.json").unlink()
     result = project.runpytest_subprocess("--asgifuzz-replay", "-k", "replay")
     result.assert_outcomes(passed=1)
+
+
+SUPPRESSING_MIDDLEWARE = '''
+class Suppress:
+    """exception-swallowed (a warning): every exception of the app behind it vanishes."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        try:
+            await self.app(scope, receive, send)
+        except Exception:
+            pass
+
+
+MIDDLEWARE = [Suppress]
+'''
+
+SWALLOW_TEST = """
+import pytest
+
+@pytest.mark.asgifuzz(middleware="mw:MIDDLEWARE", endpoints=["raises"], max_examples=100, seed=2{extra})
+def test_stack():
+    pass
+"""
+
+
+def test_a_warning_passes_the_test_and_is_shown_as_plain_text(project: pytest.Pytester) -> None:
+    project.makepyfile(mw=SUPPRESSING_MIDDLEWARE, test_fuzz=SWALLOW_TEST.format(extra=""))
+    result = project.runpytest_subprocess("-W", "error")
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*= asgifuzz warnings (not failing) =*",
+            "*test_fuzz.py::test_stack*",
+            "asgifuzz found 1 violation(s) in mw:MIDDLEWARE (1 warning; none fails the test under fail_on=error*",
+            "== 1 warning(s):*not failing*",
+            "[[]1] exception-swallowed: *",
+            "    severity: warning",
+        ]
+    )
+    assert "Warning:" not in result.stdout.str()  # no Python warning was emitted
+
+
+def test_fail_on_warning_from_the_marker_the_ini_or_the_command_line(project: pytest.Pytester) -> None:
+    project.makepyfile(mw=SUPPRESSING_MIDDLEWARE, test_fuzz=SWALLOW_TEST.format(extra=', fail_on="warning"'))
+    result = project.runpytest_subprocess()
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*[[]1] exception-swallowed: *"])
+
+    project.makepyfile(test_fuzz=SWALLOW_TEST.format(extra=""))
+    project.makeini("[pytest]\nasgifuzz_fail_on = warning\n")
+    project.runpytest_subprocess("test_fuzz.py").assert_outcomes(failed=1)
+    # The command line wins over the ini.
+    project.runpytest_subprocess("test_fuzz.py", "--asgifuzz-fail-on", "error").assert_outcomes(passed=1)
+    # The saved case, replayed as a test, follows the same rule.
+    assert len(_corpus(project)) == 1
+    project.runpytest_subprocess("corpus").assert_outcomes(failed=1)
+    project.runpytest_subprocess("corpus", "--asgifuzz-fail-on", "error").assert_outcomes(passed=1)
+
+
+def test_the_marker_accepts_code_exclusions(project: pytest.Pytester) -> None:
+    extra = ', fail_on="warning", checks=["-exception-swallowed"]'
+    project.makepyfile(mw=SUPPRESSING_MIDDLEWARE, test_fuzz=SWALLOW_TEST.format(extra=extra))
+    result = project.runpytest_subprocess()
+    result.assert_outcomes(passed=1)
+    assert "unknown invariant" not in result.stdout.str()
+    assert _corpus(project) == []
+
+
+def test_the_ini_checks_key_selects_invariants(project: pytest.Pytester) -> None:
+    project.makepyfile(test_fuzz=MARKED_TEST.format(attr="app"))
+    project.makeini("[pytest]\nasgifuzz_checks = -exception-on-disconnect, -app-raised\n")
+    result = project.runpytest_subprocess()
+    result.assert_outcomes(passed=1)
+    assert _corpus(project) == []
+    # The marker wins over the ini.
+    project.makepyfile(
+        test_fuzz=MARKED_TEST.format(attr="app").replace("max_examples=60", 'max_examples=60, checks="exception-on-disconnect"')
+    )
+    project.runpytest_subprocess().assert_outcomes(failed=1)
+
+
+def test_an_unknown_marker_option_fails_with_one_line(project: pytest.Pytester) -> None:
+    project.makepyfile(test_fuzz=MARKED_TEST.format(attr="fixed").replace("max_examples=60", "max_example=60"))
+    result = project.runpytest_subprocess()
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*asgifuzz: unknown option(s) 'max_example' (did you mean 'max_examples'?)"])
+    assert "Traceback" not in result.stdout.str()

@@ -1,0 +1,80 @@
+"""The ``--json`` document: one JSON object for the whole run.
+
+A finding's ``case`` is ``asgifuzz._case.case_to_json``, the corpus codec,
+so ``case_from_json`` reads it back (a composed stack keeps its ``stack``)
+and the case replays exactly as a corpus file would.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, TextIO
+
+from asgifuzz import __version__
+from asgifuzz._case import case_to_json
+from asgifuzz._finding import Finding
+from asgifuzz.report.base import RunReport
+
+__all__ = ("JsonHandler", "finding_to_json", "report_to_json")
+
+
+def finding_to_json(finding: Finding, *, replay: str | None = None) -> dict[str, Any]:
+    return {
+        "invariant": finding.code,
+        "severity": finding.severity,
+        "title": finding.invariant.title,
+        "message": finding.message,
+        "explanation": finding.invariant.explanation,
+        "where": finding.where,
+        "exception": finding.exception_text() or None,
+        "hits": finding.hits,
+        "flaky": finding.flaky,
+        "case": case_to_json(finding.case) if finding.case is not None else None,
+        "trace": [
+            {
+                "seq": e.seq,
+                "time": e.time,
+                "actor": e.actor,
+                "kind": e.kind,
+                "detail": e.detail,
+                "message": json.loads(json.dumps(e.message, default=repr)) if e.message else None,
+            }
+            for e in finding.trace
+        ],
+        "replay": replay,
+    }
+
+
+def report_to_json(report: RunReport) -> dict[str, Any]:
+    coverage = report.coverage
+    return {
+        "asgifuzz": __version__,
+        "target": report.target,
+        "examples": report.examples,
+        "elapsed": round(report.elapsed, 3),
+        "seed": report.seed,
+        "workers": report.workers,
+        "interrupted": report.interrupted,
+        "fail_on": report.fail_on,
+        "exit_status": report.exit_status(),
+        "coverage": {
+            "steps": coverage.steps,
+            "disconnect_positions": list(coverage.disconnect_positions),
+            "targets": list(coverage.targets),
+            "backends": list(coverage.backends),
+            "stack_depths": list(coverage.stack_depths),
+        },
+        "notes": list(report.notes),
+        "severity_counts": dict(report.counts()),
+        "findings": [finding_to_json(f, replay=report.hint(f)) for f in report.findings],
+    }
+
+
+class JsonHandler:
+    """Writes ``report_to_json`` to a stream (stdout for ``--json``)."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+
+    def handle(self, report: RunReport) -> None:
+        self.stream.write(json.dumps(report_to_json(report), indent=2, sort_keys=True) + "\n")

@@ -1,0 +1,167 @@
+"""Plain-text reports: one finding, one trace, a whole run grouped by severity.
+
+Every text a person reads comes from here: the CLI's terminal report
+(``terminal`` only adds colour), the pytest failure message, JUnit failure
+bodies, ``asgifuzz replay -v`` and ``asgifuzz show``.
+"""
+
+from __future__ import annotations
+
+import shlex
+import textwrap
+from collections.abc import Sequence
+from typing import Any, TextIO
+
+from asgifuzz._case import describe_action
+from asgifuzz._finding import Finding, TraceEvent
+from asgifuzz.checks.invariants import Severity
+from asgifuzz.report.base import RunReport
+
+__all__ = (
+    "TextHandler",
+    "quote_args",
+    "render_finding",
+    "render_report",
+    "render_trace",
+    "report_lines",
+    "severity_counts",
+    "severity_heading",
+    "severity_lines",
+)
+
+_ARROWS = {
+    ("client", "chunk"): "client  -> server ",
+    ("client", "disconnect"): "client  -x server ",
+    ("server", "receive"): "server  -> app    ",
+    ("app", "send"): "app     -> server ",
+    ("server", "call"): "server  -> app    ",
+    ("server", "time"): "clock            ",
+}
+
+#: What each severity means, under its heading.
+_MEANING: dict[Severity, str] = {
+    "error": "a real server rejects it, or a client gets a wrong, incomplete or no response",
+    "warning": "the letter of the spec that the major servers tolerate, or a design choice",
+}
+
+
+def _short_message(message: dict[str, Any] | None) -> str:
+    if message is None:
+        return ""
+    parts = []
+    for k, v in message.items():
+        if isinstance(v, bytes) and len(v) > 40:
+            v = v[:40] + b"..."
+        parts.append(f"{k}={v!r}" if k != "type" else repr(v))
+    return "{" + ", ".join(parts) + "}"
+
+
+def _event_text(e: TraceEvent) -> str:
+    if e.kind == "call":
+        return f"app(scope) for {e.detail}"
+    what = _short_message(e.message) if e.message else ""
+    if not what:
+        # The app's end event carries its kind as the detail when it returned
+        # ("returned"): print it once.
+        return e.kind if e.detail in ("", e.kind) else f"{e.kind} {e.detail}"
+    return f"{what}  ({e.detail})" if e.detail else what
+
+
+def render_trace(trace: Sequence[TraceEvent], *, limit: int = 60) -> list[str]:
+    """The message trace, one line per event; long traces keep their first 20 and last events."""
+    lines = []
+    events = list(trace)
+    skipped = max(0, len(events) - limit)
+    if skipped:
+        events = events[:20] + events[-(limit - 20) :]
+    for i, e in enumerate(events):
+        if skipped and i == 20:
+            lines.append(f"      ... {skipped} more event(s) ...")
+        arrow = _ARROWS.get((e.actor, e.kind), f"{e.actor:<7}   {'':<7}")
+        lines.append(f"  {e.seq:>4} t={e.time:<7.3f} {arrow} {_event_text(e)}")
+    return lines
+
+
+def render_finding(finding: Finding, index: int = 1, *, replay_hint: str | None = None) -> str:
+    """One finding: what broke, its severity, the minimal case, why it matters, the trace, the replay."""
+    inv = finding.invariant
+    case = finding.case
+    out = [f"[{index}] {inv.code}: {inv.title}", f"    {finding.message}", f"    severity: {inv.severity}"]
+    if finding.where:
+        out.append(f"    at {finding.where}")
+    if case is not None:
+        out.append(f"    target: {case.target}  (backend {case.backend}, profile {case.profile})")
+        scope = case.scope
+        out.append(
+            f"    request: {scope.get('method')} {scope.get('path')} body={case.body[:60]!r}"
+            + ("..." if len(case.body) > 60 else "")
+        )
+        steps = [describe_action(a) for a in case.actions] or ["(no actions: the client sent its request and waited)"]
+        out.append(f"    minimal case ({case.message_count} client message(s)):")
+        out += [f"      {i + 1}. {s}" for i, s in enumerate(steps)]
+    out.append("    why it matters:")
+    out += ["      " + line for line in textwrap.wrap(inv.explanation, 90)]
+    out.append(f"    rule: {inv.source}")
+    out.append("    trace:")
+    out += ["    " + line for line in render_trace(finding.trace)]
+    if finding.exception is not None:
+        out.append("    exception from the app:")
+        out += ["      " + line for line in finding.exception_text().splitlines()[-25:]]
+    if finding.flaky:
+        out.append("    note: this case did not reproduce on every replay (scheduling or thread timing).")
+    if replay_hint:
+        out.append(f"    replay: {replay_hint}")
+    return "\n".join(out)
+
+
+def severity_heading(severity: Severity, count: int, *, failing: bool) -> str:
+    """The heading above one severity's findings, e.g. ``== 2 error(s): ... ==``."""
+    verdict = "" if failing else "; reported, not failing the run"
+    return f"== {count} {severity}(s): {_MEANING[severity]}{verdict} =="
+
+
+def severity_lines(report: RunReport) -> list[tuple[Severity | None, str]]:
+    """``report_lines`` with the severity group each line belongs to (None for the notes)."""
+    out: list[tuple[Severity | None, str]] = [(None, f"note: {note}") for note in report.notes]
+    for severity, members in report.groups():
+        failing = report.fails(members[0][1])
+        out += [(severity, ""), (severity, severity_heading(severity, len(members), failing=failing))]
+        for index, finding in members:
+            out.append((severity, ""))
+            text = render_finding(finding, index, replay_hint=report.hint(finding))
+            out += [(severity, line) for line in text.splitlines()]
+    return out
+
+
+def report_lines(report: RunReport) -> list[str]:
+    """The findings of a run, grouped by severity (errors first), each group under a heading.
+
+    Blank lines separate the headings and the findings; the notes of the run
+    come first.
+    """
+    return [line for _, line in severity_lines(report)]
+
+
+def render_report(report: RunReport) -> str:
+    return "\n".join(report_lines(report))
+
+
+def severity_counts(report: RunReport) -> str:
+    """``2 errors, 1 warning`` (only the severities found; empty when nothing was found)."""
+    return ", ".join(f"{n} {s}{'' if n == 1 else 's'}" for s, n in report.counts().items() if n)
+
+
+def quote_args(args: Sequence[str]) -> str:
+    return " ".join(shlex.quote(a) for a in args)
+
+
+class TextHandler:
+    """Writes ``render_report`` to a text stream (the pytest failure message, a log file)."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+
+    def handle(self, report: RunReport) -> None:
+        text = render_report(report)
+        if text:
+            self.stream.write(text + "\n")
