@@ -6,6 +6,8 @@ by reference (``_case`` imports nothing of this module).
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -15,7 +17,9 @@ from asgifuzz.checks.invariants import Invariant, Severity
 if TYPE_CHECKING:
     from asgifuzz._case import Case
 
-__all__ = ("Actor", "Finding", "FindingKey", "RemoteException", "TraceEvent")
+_CODE_SITE = re.compile(r":\d+$")
+
+__all__ = ("Actor", "Finding", "FindingKey", "RemoteException", "TraceEvent", "group_findings")
 
 Actor = Literal["client", "server", "app", "endpoint", "asgifuzz"]
 #: Invariant code, target, exception type, location: one distinct finding.
@@ -69,6 +73,8 @@ class Finding:
     flaky: bool = False
     #: For transparency findings: the trace of the bare app's run.
     reference_trace: list[TraceEvent] | None = None
+    #: Other targets where the same root cause showed (``group_findings``).
+    also: list[str] = field(default_factory=list)
 
     @property
     def code(self) -> str:
@@ -88,9 +94,44 @@ class Finding:
         target = self.case.target if self.case is not None else ""
         return (self.code, target, exc, self.where)
 
+    @property
+    def root_cause(self) -> tuple[str, str, str]:
+        """What one bug has in common wherever it shows: invariant, exception type, place.
+
+        The place is the line of code when the finding has one; otherwise
+        (transparency findings) the middleware stack, whatever endpoint it
+        fronted.
+        """
+        code, target, exc, where = self.key
+        if _CODE_SITE.search(where.split(" in ")[0]):
+            return (code, exc, where)
+        return (code, exc, target.split(" -> ")[0])
+
     def exception_text(self) -> str:
         if self.exception is None:
             return ""
         if isinstance(self.exception, RemoteException):
             return self.exception.text.rstrip()
         return trimmed_traceback(self.exception)
+
+
+def group_findings(findings: Iterable[Finding]) -> list[Finding]:
+    """One finding per root cause: the first of each group, with the other targets in ``also``.
+
+    One middleware bug seen through every adversarial endpoint (or every
+    route) is one report, "also seen on N targets", not N reports.
+    """
+    groups: dict[tuple[str, str, str], Finding] = {}
+    out: list[Finding] = []
+    for finding in findings:
+        rep = groups.get(finding.root_cause)
+        if rep is None:
+            groups[finding.root_cause] = finding
+            out.append(finding)
+            continue
+        first = rep.case.target if rep.case is not None else ""
+        for target in [finding.case.target if finding.case is not None else "", *finding.also]:
+            if target and target != first and target not in rep.also:
+                rep.also.append(target)
+        rep.hits += finding.hits
+    return out

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import copy
 import functools
+import logging
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
@@ -86,15 +87,59 @@ class Target:
         from asgifuzz.server.driver import run_case
 
         app = self.build(case.stack) if self.compose else self.app
-        outcome = run_case(app, case, settings, source=source)
+        with _LoggedError() as logged:
+            outcome = run_case(app, case, settings, source=source)
         findings = [f for f in outcome.findings if settings.reports(f.code)]
         findings = [_blame_the_disconnect_only_if_it_caused(f, app, outcome, settings) for f in findings]
+        if not outcome.findings and not self.instrumented:
+            findings += [f for f in _server_error(outcome, logged.exception) if settings.reports(f.code)]
         if findings or self.bare is None or not outcome.case.differential:
             return outcome, findings
         bare_case = replace(outcome.case, stack=())
         bare = run_case(self.bare, bare_case, settings)
         compared = compare_outcomes(outcome, bare, instrumented=self.instrumented, sse=self.sse)
         return outcome, [f for f in compared if settings.reports(f.code)]
+
+
+class _LoggedError(logging.Handler):
+    """Keeps the last exception the app logged during a run (the one behind a 5xx it answered)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.exception: BaseException | None = None
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.exc_info and record.exc_info[1] is not None:
+            self.exception = record.exc_info[1]
+
+    def __enter__(self) -> _LoggedError:
+        logging.getLogger().addHandler(self)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        logging.getLogger().removeHandler(self)
+
+
+def _server_error(outcome: Outcome, logged: BaseException | None) -> list[Finding]:
+    """``server-error``: the app's own route answered 5xx to a well-formed request the client waited for."""
+    from asgifuzz._frames import exception_site, exception_text
+    from asgifuzz.checks.invariants import SERVER_ERROR
+
+    status = outcome.response.status
+    if status is None or status < 500 or outcome.disconnect_seq is not None:
+        return []
+    message = f"the route answered {status} to a well-formed request"
+    if logged is not None:
+        message += f"; the app logged {exception_text(logged)}"
+    finding = Finding(
+        SERVER_ERROR,
+        message,
+        where=exception_site(logged) if logged is not None else "",
+        exception=logged,
+        trace=outcome.trace,
+        case=outcome.case,
+    )
+    return [finding]
 
 
 def _blame_the_disconnect_only_if_it_caused(finding: Finding, app: ASGIApp, outcome: Outcome, settings: Settings) -> Finding:

@@ -228,6 +228,22 @@ REQUEST_DEADLOCK = _define(
     source="www.rst 'Request' and asgiref PR #533 (receive after the final body blocks); uvicorn #119",
 )
 
+SERVER_ERROR = _define(
+    code="server-error",
+    group="lifecycle",
+    severity="warning",
+    title="a route of the app answered 5xx to a well-formed request",
+    explanation=(
+        "The client sent a complete, well-formed HTTP request and the app's "
+        "own route answered with a server error, handling the failure itself "
+        "(an exception that reached the server is app-raised instead). The "
+        "client got an error for a request it sent correctly (Schemathesis' "
+        "not_a_server_error); answering 500 from an error handler is a design "
+        "choice, so this is a warning, shown with the exception that was logged."
+    ),
+    source="RFC 9110 section 15.6 (5xx: the server failed a valid request); Schemathesis not_a_server_error",
+)
+
 EXCEPTION_ON_DISCONNECT = _define(
     code="exception-on-disconnect",
     group="lifecycle",

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal, Protocol
 
 from asgifuzz._errors import UsageError
-from asgifuzz._finding import Finding, FindingKey
+from asgifuzz._finding import Finding, FindingKey, group_findings
 from asgifuzz.checks.invariants import Severity
 
 if TYPE_CHECKING:
@@ -114,7 +114,8 @@ class RunReport:
 
     def __post_init__(self) -> None:
         check_fail_on(self.fail_on)
-        self.findings = sorted(self.findings, key=lambda f: SEVERITIES.index(f.severity))
+        grouped = group_findings(self.findings)
+        self.findings = sorted(grouped, key=lambda f: SEVERITIES.index(f.severity))
 
     def hint(self, finding: Finding) -> str | None:
         return self.hints.get(finding.key)

@@ -28,6 +28,7 @@ def finding_to_json(finding: Finding, *, replay: str | None = None) -> dict[str,
         "where": finding.where,
         "exception": finding.exception_text() or None,
         "hits": finding.hits,
+        "also_seen_on": list(finding.also),
         "flaky": finding.flaky,
         "case": case_to_json(finding.case) if finding.case is not None else None,
         "trace": [

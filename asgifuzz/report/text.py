@@ -91,6 +91,9 @@ def render_finding(finding: Finding, index: int = 1, *, replay_hint: str | None 
         out.append(f"    at {finding.where}")
     if case is not None:
         out.append(f"    target: {case.target}  (backend {case.backend}, profile {case.profile})")
+        if finding.also:
+            shown = ", ".join(finding.also[:6]) + (", ..." if len(finding.also) > 6 else "")
+            out.append(f"    also seen on {len(finding.also)} more target(s): {shown}")
         scope = case.scope
         out.append(
             f"    request: {scope.get('method')} {scope.get('path')} body={case.body[:60]!r}"
