@@ -8,16 +8,21 @@ import os
 import subprocess
 import sys
 import textwrap
-from dataclasses import dataclass
 from multiprocessing.connection import Connection
-from typing import Any
 
-from asgifuzz._supervisor import RunResult, Snapshot, _drain, _Worker
+from asgifuzz._finding import Finding
+from asgifuzz.checks.invariants import APP_RAISED, PROCESS_EXITED
+from asgifuzz.supervisor.messages import Fatal, FindingMessage, Message
+from asgifuzz.supervisor.parent import WorkerHandle, drain
+from asgifuzz.supervisor.run import RunResult, Snapshot
 
 
-@dataclass(frozen=True)
-class _StubFinding:
-    key: Any
+def _finding(where: str) -> Finding:
+    return Finding(PROCESS_EXITED, "the process ended", where=where)
+
+
+def _result() -> RunResult:
+    return RunResult(findings=[], snapshot=Snapshot(workers=1), seed=0, elapsed=0.0)
 
 
 def test_the_watchdog_exits_without_being_reported_as_the_app_calling_os_exit() -> None:
@@ -28,33 +33,42 @@ def test_the_watchdog_exits_without_being_reported_as_the_app_calling_os_exit() 
     script = textwrap.dedent(
         f"""
         from multiprocessing.connection import Connection
-        from asgifuzz import _supervisor as s
-        channel = s._Channel(Connection({write_fd}))
-        watchdog = s._Watchdog(0, channel, 1.0)
+        from asgifuzz.supervisor.channel import Channel
+        from asgifuzz.supervisor.watchdog import Watchdog, hook_os_exit
+        channel = Channel(Connection({write_fd}))
+        watchdog = Watchdog(0, channel, 1.0)
         watchdog.fuzzing = True
-        s._hook_os_exit(0, channel, watchdog)
-        watchdog._idle_hang(None, 9.0)
+        hook_os_exit(0, channel, watchdog)
+        watchdog.hang(None, 9.0)
         """
     )
     with Connection(read_fd) as reader:
         proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60,
-                              pass_fds=[write_fd])
+                              pass_fds=[write_fd])  # fmt: skip
         os.close(write_fd)
         assert proc.returncode == 0, proc.stderr
-        messages = []
+        messages: list[Message] = []
         with contextlib.suppress(EOFError):
             while True:
                 messages.append(reader.recv())
-    assert [(m[0], m[2].invariant.code) for m in messages] == [("fatal", "app-hang")]
+    assert [(type(m).__name__, m.finding.invariant.code) for m in messages if isinstance(m, Fatal)] == [
+        ("Fatal", "app-hang")
+    ]
+    assert len(messages) == 1
 
 
 def test_messages_after_a_fatal_finding_are_ignored() -> None:
     reader, writer = multiprocessing.Pipe(duplex=False)
-    worker = _Worker(0, process=None, reader=reader, fault_path="")
-    writer.send(("fatal", 0, _StubFinding("first")))
-    writer.send(("fatal", 0, _StubFinding("echo")))
-    writer.send(("finding", 0, _StubFinding("late")))
-    result = RunResult(findings=[], snapshot=Snapshot(workers=1), seed=0, elapsed=0.0)
-    _drain(worker, result)
+    worker = WorkerHandle(0, process=None, reader=reader, fault_path="")
+    writer.send(Fatal(0, _finding("first.py:1")))
+    writer.send(Fatal(0, _finding("echo.py:1")))
+    writer.send(FindingMessage(0, Finding(APP_RAISED, "late", where="late.py:1")))
+    _drain_all(worker)
     assert worker.finished
-    assert list(worker.findings) == ["first"]
+    assert [key[3] for key in worker.findings] == ["first.py:1"]
+
+
+def _drain_all(worker: WorkerHandle) -> RunResult:
+    result = _result()
+    drain(worker, result)
+    return result
