@@ -6,6 +6,13 @@ trace event, no new example) for ``block_timeout`` seconds while the loop
 thread is not idle in its selector, and reports ``event-loop-blocked`` with
 the loop thread's stack and the case so far.  The running case is read from
 the driver's explicit handle (``asgifuzz.server.running``).
+
+The watchdog's own failures are never findings: a beat whose read of the
+running case fails is skipped (no progress is judged from it, so it cannot
+become ``event-loop-blocked``), and a watchdog that fails ``FAILURE_LIMIT``
+beats in a row reports an internal error and ends the worker (exit status 3
+for the run).  Heartbeats go out before anything that can fail, so the
+parent never mistakes a failing watchdog for a worker that holds the GIL.
 """
 
 from __future__ import annotations
@@ -15,6 +22,7 @@ import re
 import sys
 import threading
 import time
+import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
 from types import FrameType
@@ -22,19 +30,22 @@ from typing import Any, Literal, NoReturn
 
 from asgifuzz._case import Case
 from asgifuzz._finding import Finding, RemoteException, TraceEvent
-from asgifuzz._frames import frame_site, stack_text
+from asgifuzz._frames import exception_text, frame_site, stack_text
 from asgifuzz.checks.invariants import APP_HANG, EVENT_LOOP_BLOCKED, PROCESS_EXITED, Invariant
 from asgifuzz.server import running
 from asgifuzz.server.running import RunningCase
 from asgifuzz.supervisor.channel import Channel
-from asgifuzz.supervisor.messages import Beat, Fatal
+from asgifuzz.supervisor.messages import Beat, Fatal, Internal
 from asgifuzz.supervisor.portable import portable_case, portable_finding, snapshot_of
 
-__all__ = ("HEARTBEAT", "IDLE_LIMIT", "REAL_EXIT", "Progress", "Watchdog", "hook_os_exit")
+__all__ = ("FAILURE_LIMIT", "HEARTBEAT", "IDLE_LIMIT", "REAL_EXIT", "Progress", "Watchdog", "hook_os_exit")
 
 HEARTBEAT = 0.25
 #: The loop idle in its selector this long, with no progress, is a hang.
 IDLE_LIMIT = 30.0
+#: Beats in a row the watchdog may fail before it gives up (internal error).
+#: Well below the parent's silence limit, so the parent hears it first.
+FAILURE_LIMIT = 8
 
 # The watchdog ends the worker with the real os._exit: through the hook
 # below, its own exit would be reported as the app calling os._exit.
@@ -91,7 +102,10 @@ def fatal_finding(
     """A finding about the case in progress, as far as it got (not shrunk), made portable."""
     trace: list[TraceEvent] = []
     if run is not None:
-        trace = list(run.trace)
+        try:
+            trace = list(run.trace)
+        except Exception:  # the trace is evidence, not the verdict: go on without it
+            trace = []
         last = trace[-1] if trace else None
         note += " (the case in progress, not shrunk)"
         trace.append(TraceEvent((last.seq + 1) if last else 0, last.time if last else 0.0, "asgifuzz", "note", None, note))
@@ -119,15 +133,42 @@ class Watchdog(threading.Thread):
         self.stats: Any = None
         #: True while the search runs (between cases too).
         self.fuzzing = False
+        #: Beats in a row that failed.
+        self.failures = 0
 
     def run(self) -> None:
-        while True:
-            time.sleep(HEARTBEAT)
-            self.tick()
+        try:
+            while True:
+                time.sleep(HEARTBEAT)
+                self.tick(time.monotonic())
+        except BaseException as exc:  # tick() handles Exception: this is the last resort
+            self.give_up(exc)
 
-    def tick(self) -> None:
-        """One beat: send the stats and the case so far, then judge the loop's progress."""
-        now = time.monotonic()
+    def tick(self, now: float) -> None:
+        """One beat; a failure is skipped, ``FAILURE_LIMIT`` failures in a row are an internal error."""
+        try:
+            self.beat(now)
+        except Exception as exc:
+            self.failures += 1
+            self.progress.reset(now)
+            if self.failures >= FAILURE_LIMIT:
+                self.give_up(exc)
+        else:
+            self.failures = 0
+
+    def give_up(self, exc: BaseException) -> NoReturn:
+        """The watchdog cannot work: say so (asgifuzz's failure, not the app's) and end the worker."""
+        self.channel.send(
+            Internal(
+                self.index,
+                f"the watchdog cannot read the case in progress: {exception_text(exc)}",
+                "".join(traceback.format_exception(exc)),
+            )
+        )
+        REAL_EXIT(3)
+
+    def beat(self, now: float) -> None:
+        """Send the stats and the case so far, then judge the loop's progress."""
         frame = sys._current_frames().get(self.main_ident)
         run = running.current() if self.fuzzing else None
         self.channel.send(Beat(self.index, snapshot_of(self.stats), portable_case(_case_of(run))))
