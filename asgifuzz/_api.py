@@ -8,6 +8,7 @@ from typing import Any
 from asgifuzz._case import Case
 from asgifuzz._config import Settings
 from asgifuzz._search import ProgressCallback, SearchResult, search
+from asgifuzz._storage import hypothesis_home
 from asgifuzz._targets import discover_targets
 
 __all__ = ("fuzz",)
@@ -64,7 +65,8 @@ def fuzz(
     else:
         settings.validate()
     targets = discover_targets(app, middleware=middleware, endpoints=endpoints, compose=compose, max_depth=max_depth)
-    return search(targets, settings, on_progress, seeds)
+    with hypothesis_home(settings.database):  # no stray .hypothesis/ in the working directory
+        return search(targets, settings, on_progress, seeds)
 
 
 def _fields(settings: Settings) -> dict[str, Any]:
