@@ -10,6 +10,7 @@ import re
 import signal
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
@@ -101,7 +102,7 @@ def _start(index: int, options: RunOptions, settings: Settings, deadline: float 
     fault_path = os.path.join(tmpdir, f"fault-{index}.txt")
     spec = WorkerSpec(index, options.target, options.app_dir, options.factory, settings, deadline, fault_path)
     process = ctx.Process(target=worker_main, args=(spec, writer), name=f"asgifuzz-worker-{index}", daemon=True)
-    with _own_package_first():
+    with _own_package_first(), _sigint_ignored():
         process.start()
     writer.close()
     return WorkerHandle(index, process, reader, fault_path, last_beat=time.monotonic())
@@ -143,11 +144,35 @@ def _own_package_first() -> Iterator[None]:
         sys.path[:] = saved
 
 
+@contextlib.contextmanager
+def _sigint_ignored() -> Iterator[None]:
+    """A process started in the block starts with SIGINT ignored (an ignored signal stays so across exec).
+
+    A Ctrl-C while a worker boots would otherwise raise ``KeyboardInterrupt``
+    in the middle of multiprocessing's bootstrap: a traceback on stderr, and
+    a worker that died before it was ready.  ``worker_main`` handles SIGINT
+    from its first line; a stop it missed is sent again when it says
+    ``Ready``.  (Only the main thread may change signal handlers.)
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 def _interrupt(w: WorkerHandle) -> None:
     if w.process.is_alive() and w.stopping_at is None:
-        w.stopping_at = time.monotonic()
-        with contextlib.suppress(OSError):
-            os.kill(w.process.pid, signal.SIGINT)
+        _stop(w)
+
+
+def _stop(w: WorkerHandle) -> None:
+    w.stopping_at = time.monotonic()
+    with contextlib.suppress(OSError):
+        os.kill(w.process.pid, signal.SIGINT)
 
 
 def _loop(
@@ -229,6 +254,8 @@ def receive(w: WorkerHandle, message: object, result: RunResult) -> None:
     match message:
         case Ready():
             w.ready = True
+            if w.stopping_at is not None and w.process is not None:
+                _stop(w)  # asked to stop while it booted and ignored SIGINT: again
         case Beat(stats=stats, case=case):
             if stats is not None:
                 w.stats = stats

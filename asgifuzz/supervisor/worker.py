@@ -8,7 +8,7 @@ import time
 import traceback
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from asgifuzz._config import Settings
 from asgifuzz._errors import UsageError
@@ -17,7 +17,11 @@ from asgifuzz._frames import exception_text
 from asgifuzz.supervisor.channel import Channel
 from asgifuzz.supervisor.messages import Done, FindingMessage, Internal, Ready, Usage
 from asgifuzz.supervisor.portable import portable_finding, snapshot_of
+from asgifuzz.supervisor.unraisable import UnraisableGuard
 from asgifuzz.supervisor.watchdog import Watchdog, hook_os_exit
+
+if TYPE_CHECKING:
+    from asgifuzz._search import SearchResult
 
 __all__ = ("WorkerSpec", "worker_main")
 
@@ -39,15 +43,28 @@ class WorkerSpec:
 
 
 def worker_main(spec: WorkerSpec, conn: Connection) -> None:
-    """The worker process' entry point (``multiprocessing``, spawn)."""
+    """The worker process' entry point (``multiprocessing``, spawn).
+
+    The parent starts it with SIGINT ignored (no ``KeyboardInterrupt`` in the
+    middle of multiprocessing's bootstrap); from here on SIGINT raises
+    ``KeyboardInterrupt``, which this function handles, until the search is
+    over; then it is ignored again.
+    """
+    guard = UnraisableGuard()
+    guard.install()
     channel = Channel(conn)
-    fault_file = open(spec.fault_path, "w")  # noqa: SIM115 - open for the process' lifetime
-    faulthandler.enable(file=fault_file, all_threads=False)
-    app = _load(spec, channel)
-    if app is None:
-        return
-    channel.send(Ready(spec.index))
-    _fuzz(spec, channel, app)
+    try:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        fault_file = open(spec.fault_path, "w")  # noqa: SIM115 - open for the process' lifetime
+        faulthandler.enable(file=fault_file, all_threads=False)
+        app = _load(spec, channel)
+        if app is not None:
+            channel.send(Ready(spec.index))
+            _fuzz(spec, channel, app, guard)
+    except KeyboardInterrupt:
+        channel.send(Done(spec.index, None, interrupted=True, notes=guard.notes()))
+    finally:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _load(spec: WorkerSpec, channel: Channel) -> Any:
@@ -60,14 +77,14 @@ def _load(spec: WorkerSpec, channel: Channel) -> Any:
         detail = "".join(traceback.format_exception(exc.__cause__)) if exc.__cause__ is not None else ""
         channel.send(Usage(spec.index, str(exc), detail))
     except KeyboardInterrupt:
-        channel.send(Done(spec.index, None, interrupted=True))
+        raise
     except BaseException as exc:  # SystemExit at import, ...
         text = f"importing {spec.target!r} raised {type(exc).__name__}: {exc}"
         channel.send(Usage(spec.index, text, "".join(traceback.format_exception(exc))))
     return None
 
 
-def _fuzz(spec: WorkerSpec, channel: Channel, app: Any) -> None:
+def _fuzz(spec: WorkerSpec, channel: Channel, app: Any, guard: UnraisableGuard) -> None:
     from asgifuzz._api import fuzz
 
     watchdog = Watchdog(spec.index, channel, spec.settings.block_timeout)
@@ -85,12 +102,18 @@ def _fuzz(spec: WorkerSpec, channel: Channel, app: Any) -> None:
     settings = spec.settings
     if spec.deadline is not None:
         settings = settings.replace(max_time=max(0.05, spec.deadline - time.monotonic()))
+    result: SearchResult | None = None
     try:
-        watchdog.fuzzing = True
-        result = fuzz(app, settings=settings, on_progress=on_progress)
+        try:
+            watchdog.fuzzing = True
+            result = fuzz(app, settings=settings, on_progress=on_progress)
+        finally:
+            # From here on a SIGINT (a second Ctrl-C, the parent's stop) is
+            # ignored: whatever the search returned gets to the parent.
+            watchdog.fuzzing = False
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
     except KeyboardInterrupt:
-        channel.send(Done(spec.index, snapshot_of(watchdog.stats), interrupted=True))
-        return
+        pass  # stopped before the search could return: the stats so far
     except UsageError as exc:
         channel.send(Usage(spec.index, str(exc)))
         return
@@ -99,14 +122,15 @@ def _fuzz(spec: WorkerSpec, channel: Channel, app: Any) -> None:
         # reaches here is asgifuzz's own failure: never a finding about the app.
         channel.send(Internal(spec.index, exception_text(exc), "".join(traceback.format_exception(exc))))
         return
-    finally:
-        watchdog.fuzzing = False
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if result is None:
+        channel.send(Done(spec.index, snapshot_of(watchdog.stats), interrupted=True, notes=guard.notes()))
+        return
     channel.send(
         Done(
             spec.index,
             snapshot_of(result.stats),
             tuple(portable_finding(f) for f in result.findings),
             interrupted=result.interrupted,
+            notes=guard.notes(),
         )
     )
