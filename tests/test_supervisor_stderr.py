@@ -29,7 +29,7 @@ from pathlib import Path
 
 import pytest
 
-RAISING_DEL = '''
+RAISING_DEL = """
 class Buffer:
     def __init__(self):
         self.me = self  # a cycle: collected by the garbage collector, anywhere
@@ -44,11 +44,11 @@ async def app(scope, receive, send):
     Buffer()
     await send({"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"2")]})
     await send({"type": "http.response.body", "body": b"ok"})
-'''
+"""
 
 # The first example ends in a finalizer that runs Python code for 8 s: the
 # SIGINT the parent sends 2 s after the end of the budget lands inside it.
-SLOW_DEL = '''
+SLOW_DEL = """
 import time
 
 
@@ -66,7 +66,7 @@ async def app(scope, receive, send):
     await send({"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"2")]})
     await send({"type": "http.response.body", "body": b"ok"})
     del slow
-'''
+"""
 
 
 def _env() -> dict[str, str]:

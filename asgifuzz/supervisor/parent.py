@@ -210,9 +210,7 @@ def _loop(
             on_update(aggregate(workers, now - start))
 
 
-def _watch(
-    w: WorkerHandle, result: RunResult, target: str, elapsed: float, stop: bool, deadline: float | None
-) -> None:
+def _watch(w: WorkerHandle, result: RunResult, target: str, elapsed: float, stop: bool, deadline: float | None) -> None:
     """Stop, kill or give up on a live worker as its silence and the budget demand."""
     now = time.monotonic()
     if stop:
@@ -266,7 +264,9 @@ def receive(w: WorkerHandle, message: object, result: RunResult) -> None:
             w.findings.setdefault(finding.key, finding)
             w.finished = True
         case Internal(error=error, detail=detail):
-            result.error = f"internal error in worker {w.index}: {error} (please report it; --debug shows the traceback)"
+            result.error = (
+                f"internal error in worker {w.index}: {error} (please report it; --debug shows the traceback)"
+            )
             result.error_detail = detail
             result.internal = True
             w.finished = True

@@ -108,7 +108,9 @@ def fatal_finding(
             trace = []
         last = trace[-1] if trace else None
         note += " (the case in progress, not shrunk)"
-        trace.append(TraceEvent((last.seq + 1) if last else 0, last.time if last else 0.0, "asgifuzz", "note", None, note))
+        trace.append(
+            TraceEvent((last.seq + 1) if last else 0, last.time if last else 0.0, "asgifuzz", "note", None, note)
+        )
     finding = Finding(
         invariant,
         message,
