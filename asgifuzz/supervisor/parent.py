@@ -75,10 +75,12 @@ def supervise(options: RunOptions, on_update: Callable[[Snapshot], None] | None 
     workers: list[WorkerHandle] = []
     result = RunResult(findings=[], snapshot=Snapshot(workers=count), seed=seed, elapsed=0.0)
     try:
-        for i, budget in enumerate(split(settings.max_examples, count)):
-            worker_settings = settings.replace(max_examples=budget, seed=seed + i * SEED_STRIDE, workers=1)
-            workers.append(_start(i, options, worker_settings, deadline, tmpdir))
         try:
+            _start_resource_tracker()
+            with _sigint_held():  # a Ctrl-C meanwhile arrives once every worker has its handle
+                for i, budget in enumerate(split(settings.max_examples, count)):
+                    worker_settings = settings.replace(max_examples=budget, seed=seed + i * SEED_STRIDE, workers=1)
+                    workers.append(_start(i, options, worker_settings, deadline, tmpdir))
             _loop(workers, options, deadline, result, on_update, start)
         except KeyboardInterrupt:
             result.interrupted = True
@@ -102,7 +104,7 @@ def _start(index: int, options: RunOptions, settings: Settings, deadline: float 
     fault_path = os.path.join(tmpdir, f"fault-{index}.txt")
     spec = WorkerSpec(index, options.target, options.app_dir, options.factory, settings, deadline, fault_path)
     process = ctx.Process(target=worker_main, args=(spec, writer), name=f"asgifuzz-worker-{index}", daemon=True)
-    with _own_package_first(), _sigint_ignored():
+    with _own_package_first():
         process.start()
     writer.close()
     return WorkerHandle(index, process, reader, fault_path, last_beat=time.monotonic())
@@ -145,23 +147,45 @@ def _own_package_first() -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def _sigint_ignored() -> Iterator[None]:
-    """A process started in the block starts with SIGINT ignored (an ignored signal stays so across exec).
+def _sigint_held() -> Iterator[None]:
+    """Hold SIGINT back (blocked and ignored) while worker processes are started.
 
-    A Ctrl-C while a worker boots would otherwise raise ``KeyboardInterrupt``
-    in the middle of multiprocessing's bootstrap: a traceback on stderr, and
-    a worker that died before it was ready.  ``worker_main`` handles SIGINT
-    from its first line; a stop it missed is sent again when it says
-    ``Ready``.  (Only the main thread may change signal handlers.)
+    The child inherits both (an ignored signal stays ignored across exec, and
+    the signal mask is kept), so a Ctrl-C while it boots waits, pending,
+    until ``worker_main`` installs its handler and unblocks it, instead of
+    raising ``KeyboardInterrupt`` in the middle of multiprocessing's bootstrap
+    (a traceback on stderr and a worker dead before it was ready).
+
+    The parent does not lose it either: Linux never discards a blocked
+    signal, even an ignored one, so it arrives as ``KeyboardInterrupt`` when
+    the handler and the mask are back.  The resource tracker must already run
+    (``_start_resource_tracker``): starting it unblocks SIGINT.  Only the main
+    thread may change handlers; elsewhere nothing changes.
     """
-    if threading.current_thread() is not threading.main_thread():
+    if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "pthread_sigmask"):
         yield
         return
+    mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
     previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
         yield
     finally:
         signal.signal(signal.SIGINT, previous)
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+
+
+def _start_resource_tracker() -> None:
+    """multiprocessing's resource tracker, which every spawn starts first, started now.
+
+    Its start unblocks SIGINT in the calling thread (``ensure_running``), which
+    inside ``_sigint_held`` would let a Ctrl-C be ignored and lost.
+    """
+    try:
+        from multiprocessing import resource_tracker
+
+        resource_tracker.ensure_running()
+    except (ImportError, AttributeError, OSError):  # no tracker on this platform: nothing to unblock
+        pass
 
 
 def _interrupt(w: WorkerHandle) -> None:
@@ -253,7 +277,7 @@ def receive(w: WorkerHandle, message: object, result: RunResult) -> None:
         case Ready():
             w.ready = True
             if w.stopping_at is not None and w.process is not None:
-                _stop(w)  # asked to stop while it booted and ignored SIGINT: again
+                _stop(w)  # asked to stop while it booted (and could not handle SIGINT yet): again
         case Beat(stats=stats, case=case):
             if stats is not None:
                 w.stats = stats

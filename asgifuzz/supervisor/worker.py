@@ -45,8 +45,9 @@ class WorkerSpec:
 def worker_main(spec: WorkerSpec, conn: Connection) -> None:
     """The worker process' entry point (``multiprocessing``, spawn).
 
-    The parent starts it with SIGINT ignored (no ``KeyboardInterrupt`` in the
-    middle of multiprocessing's bootstrap); from here on SIGINT raises
+    The parent starts it with SIGINT blocked and ignored (no
+    ``KeyboardInterrupt`` in the middle of multiprocessing's bootstrap; one
+    that came meanwhile is pending); from here on SIGINT raises
     ``KeyboardInterrupt``, which this function handles, until the search is
     over; then it is ignored again.
     """
@@ -55,6 +56,8 @@ def worker_main(spec: WorkerSpec, conn: Connection) -> None:
     channel = Channel(conn)
     try:
         signal.signal(signal.SIGINT, signal.default_int_handler)
+        if hasattr(signal, "pthread_sigmask"):
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
         fault_file = open(spec.fault_path, "w")  # noqa: SIM115 - open for the process' lifetime
         faulthandler.enable(file=fault_file, all_threads=False)
         app = _load(spec, channel)
