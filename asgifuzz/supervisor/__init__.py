@@ -38,9 +38,17 @@ stops beating (the app holds the GIL) is killed and reported as blocked; and
 at the time budget (plus a small margin) workers get SIGINT, then SIGKILL.
 Ctrl-C in the parent forwards SIGINT and collects what the workers found.
 
+Nothing of this may be reported against the app unless the app did it: a
+watchdog that cannot read the running case reports an internal error (exit
+status 3), never ``event-loop-blocked``.  And stderr stays asgifuzz's: a
+worker turns exceptions raised where nothing can catch them (``__del__``,
+weakref callbacks) into one note, raises again a stop signal that such a
+place swallowed, and starts with SIGINT held back so that a Ctrl-C while it
+boots waits for its handler (``unraisable``, ``parent._sigint_held``).
+
 Modules: ``run`` (``RunOptions``, ``Snapshot``, ``RunResult``), ``messages``,
 ``portable``, ``channel`` (the worker's end of the pipe), ``watchdog``,
-``worker`` (the worker process), ``parent`` (``supervise``).
+``unraisable``, ``worker`` (the worker process), ``parent`` (``supervise``).
 """
 
 from __future__ import annotations
