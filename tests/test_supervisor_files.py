@@ -75,14 +75,3 @@ def test_hypothesis_storage_is_restored_after_the_run(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == os.path.join("mine", "x")
     assert _files(tmp_path) == []
-
-
-def test_cli_with_a_database_writes_only_there(tmp_path: Path) -> None:
-    proc = subprocess.run(
-        [sys.executable, "-m", "asgifuzz", "run", "cliapps:double_start", "--app-dir", APPS, "--seed", "1",
-         "--max-examples", "60", "--database", "db"],
-        cwd=tmp_path, capture_output=True, text=True, timeout=120, env=_env(), check=False,
-    )  # fmt: skip
-    assert proc.returncode == 1, proc.stderr
-    top = {p.split(os.sep)[0] for p in _files(tmp_path)}
-    assert top == {"db"}
