@@ -160,14 +160,16 @@ class Watchdog(threading.Thread):
 
     def give_up(self, exc: BaseException) -> NoReturn:
         """The watchdog cannot work: say so (asgifuzz's failure, not the app's) and end the worker."""
-        self.channel.send(
-            Internal(
-                self.index,
-                f"the watchdog cannot read the case in progress: {exception_text(exc)}",
-                "".join(traceback.format_exception(exc)),
+        try:
+            self.channel.send(
+                Internal(
+                    self.index,
+                    f"the watchdog cannot read the case in progress: {exception_text(exc)}",
+                    "".join(traceback.format_exception(exc)),
+                )
             )
-        )
-        REAL_EXIT(3)
+        finally:
+            REAL_EXIT(3)
 
     def beat(self, now: float) -> None:
         """Send the stats and the case so far, then judge the loop's progress."""
