@@ -18,6 +18,7 @@ The apps below make each of these happen on purpose, on any Python.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -130,11 +131,16 @@ def test_ctrl_c_while_workers_start_prints_no_traceback(tmp_path: Path) -> None:
         cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env(),
         start_new_session=True,
     )  # fmt: skip
-    deadline = time.monotonic() + 30
-    while not _workers(proc.pid) and time.monotonic() < deadline:  # the first worker was just forked
-        time.sleep(0.002)
-    os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C in a terminal does: the whole group
-    out, err = proc.communicate(timeout=30)
+    try:
+        deadline = time.monotonic() + 30
+        while not _workers(proc.pid) and time.monotonic() < deadline:  # the first worker was just forked
+            time.sleep(0.002)
+        os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C in a terminal does: the whole group
+        out, err = proc.communicate(timeout=30)
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)  # a run that missed the Ctrl-C must not fuzz on forever
+        proc.wait()
     assert err == ""
     assert proc.returncode == 130, out
     assert "interrupted" in out
