@@ -8,6 +8,7 @@ from typing import Any
 from asgifuzz._case import Case
 from asgifuzz._config import Settings
 from asgifuzz._search import ProgressCallback, SearchResult, search
+from asgifuzz._storage import hypothesis_home
 from asgifuzz._targets import discover_targets
 
 __all__ = ("fuzz",)
@@ -70,7 +71,8 @@ def fuzz(
     targets = discover_targets(
         app, middleware=middleware, endpoints=endpoints, compose=compose, max_depth=max_depth, paths=paths, notes=notes
     )
-    result = search(targets, settings, on_progress, seeds)
+    with hypothesis_home(settings.database):  # no stray .hypothesis/ in the working directory
+        result = search(targets, settings, on_progress, seeds)
     result.notes[:0] = notes
     return result
 
