@@ -69,7 +69,13 @@ def fuzz(
         settings.validate()
     notes: list[str] = []
     targets = discover_targets(
-        app, middleware=middleware, endpoints=endpoints, compose=compose, max_depth=max_depth, paths=paths, notes=notes
+        app,
+        middleware=middleware,
+        endpoints=endpoints,
+        compose=compose,
+        max_depth=max_depth,
+        paths=paths or settings.paths,
+        notes=notes,
     )
     with hypothesis_home(settings.database):  # no stray .hypothesis/ in the working directory
         result = search(targets, settings, on_progress, seeds)

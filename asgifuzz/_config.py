@@ -57,6 +57,9 @@ class Settings:
     #: Client actions per generated case, and body bytes per request.
     max_actions: int = 12
     max_body: int = 2048
+    #: The app's routes named by hand ("GET,POST /items/{id:int}"), instead
+    #: of reading them from the app's routing.
+    paths: tuple[str, ...] = ()
     # -- what is reported
     #: Invariant codes to report; None reports every one.
     checks: frozenset[str] | None = None

@@ -75,6 +75,8 @@ class Finding:
     reference_trace: list[TraceEvent] | None = None
     #: Other targets where the same root cause showed (``group_findings``).
     also: list[str] = field(default_factory=list)
+    #: What real servers made of the case (``asgifuzz run --confirm``), one line each.
+    confirmations: list[str] = field(default_factory=list)
 
     @property
     def code(self) -> str:

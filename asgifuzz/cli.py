@@ -1,7 +1,7 @@
 """The ``asgifuzz`` command line.
 
 Commands: ``run`` (fuzz an app in supervised worker processes, see
-``_supervisor``), ``demo`` (``run`` on the bundled ``asgifuzz.demo`` app),
+``asgifuzz.supervisor``), ``demo`` (``run`` on the bundled ``asgifuzz.demo`` app),
 ``replay`` and ``show`` (corpus cases, ``_corpus_cli``), ``checks``.  This
 module parses options and renders; the engine lives elsewhere.
 
@@ -32,9 +32,10 @@ from asgifuzz.confirm.cli import add_confirm_parser, cmd_confirm
 
 if TYPE_CHECKING:
     from asgifuzz._config import Settings
-    from asgifuzz._supervisor import RunOptions, RunResult
+    from asgifuzz._finding import Finding
     from asgifuzz.report import FailOn, RunReport
     from asgifuzz.report.base import Handler
+    from asgifuzz.supervisor import RunOptions, RunResult
 
 __all__ = ("build_parser", "main", "resolve_budget", "run_options")
 
@@ -194,6 +195,18 @@ def build_parser() -> argparse.ArgumentParser:
         "--checks", default=None, metavar="CODES",
         help="comma-separated invariant codes to report; prefix a code with '-' to exclude it (default: all)",
     )  # fmt: skip
+    run.add_argument(
+        "--path", action="append", default=None, metavar="ROUTE",
+        help="a route to fuzz, e.g. 'GET,POST /items/{id:int}' (repeatable); default: the routes read from the app",
+    )  # fmt: skip
+    run.add_argument(
+        "--lifespan", choices=["auto", "on", "off"], default="auto",
+        help="run the app's lifespan startup/shutdown around each connection, as uvicorn does (default: auto)",
+    )  # fmt: skip
+    run.add_argument(
+        "--confirm", action="store_true",
+        help="replay each finding on the real servers installed here (uvicorn, hypercorn, ...) and say where it reproduced",
+    )  # fmt: skip
     run.add_argument("-x", "--exitfirst", action="store_true", help="stop at the first finding")
     run.add_argument("--real-time", action="store_true", help="use the real clock instead of virtual time")
     run.add_argument("--corpus", default=None, metavar="DIR", help="save each finding as a replayable case under DIR")
@@ -217,6 +230,9 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     _add_budget_options(demo, max_examples=DEMO_MAX_EXAMPLES)
+    demo.add_argument(
+        "--confirm", action="store_true", help="replay each finding on the real servers installed here (uvicorn, ...)"
+    )
     checks = sub.add_parser(
         "checks",
         help="list the invariants asgifuzz checks",
@@ -292,38 +308,42 @@ def _settings(args: argparse.Namespace, *, demo: bool) -> Settings:
         database=None if getattr(args, "no_database", False) else getattr(args, "database", DEFAULT_DATABASE),
         block_timeout=getattr(args, "block_timeout", 5.0),
         workers=args.workers,
+        lifespan=getattr(args, "lifespan", "auto"),
+        paths=tuple(getattr(args, "path", None) or ()),
     )
+
+
+def _confirm_findings(findings: list[Finding], *, target: str, app_dir: str | None, factory: bool) -> None:
+    """``--confirm``: replay each finding's case on the real servers installed here, and say what they did."""
+    from asgifuzz._corpus import case_from_finding
+    from asgifuzz.confirm import confirm_case
+    from asgifuzz.supervisor import SUPERVISOR_CODES
+
+    for finding in findings:
+        if finding.case is None or finding.code in SUPERVISOR_CODES:
+            continue
+        cc = case_from_finding(finding, app=target, factory=factory)
+        try:
+            verdicts = confirm_case(cc, tries=2, timeout=10.0, app_dir=app_dir)
+        except UsageError as exc:
+            finding.confirmations.append(f"not confirmed: {exc}")
+            continue
+        finding.confirmations += [v.verdict for v in verdicts]
 
 
 def run_options(settings: Settings, *, target: str, app_dir: str | None, factory: bool) -> RunOptions:
-    """The supervisor's ``RunOptions`` for ``settings`` (an adapter until the supervisor takes ``Settings``)."""
-    from asgifuzz._supervisor import RunOptions
+    """The supervisor's ``RunOptions``: the app to load in each worker, and the run's ``Settings``."""
+    from asgifuzz.supervisor import RunOptions
 
-    assert settings.seed is not None, "the CLI always picks the seed (it is reported back)"
-    return RunOptions(
-        target=target,
-        app_dir=app_dir,
-        factory=factory,
-        max_examples=settings.max_examples,
-        max_time=settings.max_time,
-        seed=settings.seed,
-        backends=settings.backends,
-        profile=settings.profile,
-        checks=None if settings.checks is None else tuple(sorted(settings.checks)),
-        exitfirst=settings.exitfirst,
-        virtual_time=settings.virtual_time,
-        database=settings.database,
-        block_timeout=settings.block_timeout,
-        workers=settings.workers,
-    )
+    return RunOptions(target, app_dir=app_dir, factory=factory, settings=settings)
 
 
 def _supervise(options: RunOptions, console: Any, *, live: bool, intro: str | None) -> RunResult:
     """Run the workers, with the live panel on a terminal."""
     from rich.live import Live
 
-    from asgifuzz._supervisor import Snapshot, supervise
     from asgifuzz.report.terminal import progress_view
+    from asgifuzz.supervisor import Snapshot, supervise
 
     budget = None if options.max_examples >= TIME_BOUNDED else options.max_examples
 
@@ -400,9 +420,9 @@ def _report(result: RunResult, settings: Settings, *, target: str, fail_on: Fail
 
 
 def _run(args: argparse.Namespace, *, target: str, app_dir: str | None, demo: bool = False) -> int:
-    from asgifuzz._supervisor import SUPERVISOR_CODES
     from asgifuzz.report import check_fail_on, run_handlers
     from asgifuzz.report.corpus import CorpusHandler
+    from asgifuzz.supervisor import SUPERVISOR_CODES
 
     settings = _settings(args, demo=demo)
     fail_on = check_fail_on(args.fail_on)
@@ -428,6 +448,8 @@ def _run(args: argparse.Namespace, *, target: str, app_dir: str | None, demo: bo
         handlers.append(corpus)
     handlers += _file_handlers(args)
     handlers.append(_output_handler(args, console))
+    if getattr(args, "confirm", False):
+        _confirm_findings(report.findings, target=target, app_dir=app_dir, factory=options.factory)
     run_handlers(report, handlers)
     if show and corpus is not None:
         console.print(f"corpus: {len(corpus.saved)} case(s) saved under {args.corpus}")

@@ -37,7 +37,7 @@ def _result() -> RunResult:
 def test_the_watchdog_exits_without_being_reported_as_the_app_calling_os_exit() -> None:
     # The watchdog's own exit once went through the os._exit hook, so a
     # blocked loop was reported twice: event-loop-blocked, then a bogus
-    # process-exited "called at _supervisor.py" (when the parent read both).
+    # process-exited "called at the supervisor" (when the parent read both).
     read_fd, write_fd = os.pipe()
     script = textwrap.dedent(
         f"""

@@ -174,13 +174,8 @@ def case_notes(cc: CorpusCase) -> tuple[str, ...]:
     """How a replay over a socket necessarily differs from the in-process case."""
     case, notes = cc.case, []
     target = case.target
-    if target.startswith(("stack[", "compose[")) and " -> " in target:
-        endpoint = target.rsplit(" -> ", 1)[1]
-        notes.append(
-            f"the case ran the app's middleware in front of asgifuzz's endpoint {endpoint!r}; "
-            f"the server runs the app itself, so {case.scope.get('method')} {case.scope.get('path')} "
-            "reaches the app's own route"
-        )
+    if target.startswith("compose[") and " -> " in target:
+        notes.append("the case ran a composed stack; the server runs the app itself")
     if case.backend == "trio":
         notes.append("the case ran on trio; the servers run their default (asyncio) loop")
     if any(isinstance(a, Latency) for a in case.actions):
@@ -229,7 +224,18 @@ def confirm_case(
     except ValueError as exc:
         raise UsageError(f"{cc.name}: {exc}") from None
     chosen = select_servers(servers, python)
-    launch = LaunchSpec(app=cc.app, paths=launch_paths(app_dir, cc.path), factory=cc.factory, python=python)
+    # The server serves the case's own target: for a stack target, the app's
+    # middleware in front of the adversarial endpoint the case ran against.
+    launch = LaunchSpec(
+        app="asgifuzz.confirm.served:app",
+        paths=launch_paths(app_dir, cc.path),
+        python=python,
+        env=(
+            ("ASGIFUZZ_SERVE_APP", cc.app),
+            ("ASGIFUZZ_SERVE_TARGET", cc.case.target),
+            ("ASGIFUZZ_SERVE_FACTORY", "1" if cc.factory else "0"),
+        ),
+    )
     notes = case_notes(cc)
     return [
         _confirm_on(spec, version, cc, launch, tries=tries, timeout=timeout, notes=notes) for spec, version in chosen

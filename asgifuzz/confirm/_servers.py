@@ -52,6 +52,8 @@ class LaunchSpec:
     factory: bool = False
     python: str = sys.executable
     cwd: str | None = None
+    #: Extra environment for the server process (what ``served`` reads).
+    env: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,12 +178,13 @@ class LogTail:
         with self._lock:
             return self._lines[mark:]
 
-    def settle(self, *, quiet: float = 0.4, limit: float = 3.0) -> None:
+    def settle(self, *, quiet: float = 2.0, limit: float = 6.0) -> None:
         """Wait until nothing was logged for ``quiet`` seconds (at most ``limit``).
 
         The app's traceback is often logged after the connection closed (the
         app notices the disconnect, unwinds, then the server logs), so the
         log of a request is only complete once the server has gone quiet.
+        2 s: asgifuzz's endpoints sleep up to 1.5 s before they answer.
         """
         start = time.monotonic()
         time.sleep(min(quiet, limit))
@@ -246,6 +249,7 @@ def _env(spec: LaunchSpec) -> dict[str, str]:
     old = env.get("PYTHONPATH")
     env["PYTHONPATH"] = os.pathsep.join([*spec.paths, *([old] if old else [])])
     env["PYTHONUNBUFFERED"] = "1"  # log lines must arrive as they are written
+    env.update(spec.env)
     return env
 
 

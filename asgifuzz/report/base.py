@@ -68,6 +68,7 @@ class _Counters(Protocol):
     targets_seen: set[str]
     depths_seen: set[int]
     backends_seen: set[str]
+    statuses: dict[str, dict[str, int]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +80,8 @@ class Coverage:
     targets: tuple[str, ...] = ()
     backends: tuple[str, ...] = ()
     stack_depths: tuple[int, ...] = ()
+    #: target id -> response status -> examples.
+    statuses: dict[str, dict[str, int]] = field(default_factory=dict)
 
     @classmethod
     def of(cls, counters: _Counters) -> Coverage:
@@ -88,6 +91,7 @@ class Coverage:
             targets=tuple(sorted(counters.targets_seen)),
             backends=tuple(sorted(counters.backends_seen)),
             stack_depths=tuple(sorted(counters.depths_seen)),
+            statuses={t: dict(c) for t, c in counters.statuses.items()},
         )
 
 

@@ -29,6 +29,7 @@ def finding_to_json(finding: Finding, *, replay: str | None = None) -> dict[str,
         "exception": finding.exception_text() or None,
         "hits": finding.hits,
         "also_seen_on": list(finding.also),
+        "confirmations": list(finding.confirmations),
         "flaky": finding.flaky,
         "case": case_to_json(finding.case) if finding.case is not None else None,
         "trace": [
@@ -64,6 +65,14 @@ def report_to_json(report: RunReport) -> dict[str, Any]:
             "targets": list(coverage.targets),
             "backends": list(coverage.backends),
             "stack_depths": list(coverage.stack_depths),
+            "routes": [
+                {
+                    "target": target,
+                    "examples": sum(counts.values()),
+                    "statuses": dict(sorted(counts.items())),
+                }
+                for target, counts in sorted(coverage.statuses.items())
+            ],
         },
         "notes": list(report.notes),
         "severity_counts": dict(report.counts()),

@@ -110,6 +110,8 @@ def render_finding(finding: Finding, index: int = 1, *, replay_hint: str | None 
     if finding.exception is not None:
         out.append("    exception from the app:")
         out += ["      " + line for line in finding.exception_text().splitlines()[-25:]]
+    for line in finding.confirmations:
+        out.append(f"    real server: {line}")
     if finding.flaky:
         out.append("    note: this case did not reproduce on every replay (scheduling or thread timing).")
     if replay_hint:

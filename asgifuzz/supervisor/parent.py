@@ -305,7 +305,10 @@ def receive(w: WorkerHandle, message: object, result: RunResult) -> None:
                 w.findings[finding.key] = finding
             if message.interrupted and w.stopping_at is None:
                 result.interrupted = True
-            result.notes.extend(f"worker {w.index}: {note}" for note in message.notes)
+            # The search's notes (routes, coverage) are the same from every worker: once each.
+            for note in message.notes:
+                if note not in result.notes:
+                    result.notes.append(note)
             w.finished = True
         case _:
             result.notes.append(f"worker {w.index}: unexpected message {type(message).__name__}")
@@ -382,6 +385,10 @@ def aggregate(workers: list[WorkerHandle], elapsed: float) -> Snapshot:
             snap.targets_seen |= w.stats.targets_seen
             snap.depths_seen |= w.stats.depths_seen
             snap.backends_seen |= w.stats.backends_seen
+            for target, counts in w.stats.statuses.items():
+                merged_counts = snap.statuses.setdefault(target, {})
+                for status, n in counts.items():
+                    merged_counts[status] = merged_counts.get(status, 0) + n
         for key, finding in w.findings.items():
             known = merged.get(key)
             merged[key] = finding if known is None else replace(known, hits=known.hits + finding.hits)

@@ -93,6 +93,7 @@ def snapshot_of(stats: Any) -> Snapshot | None:
             targets_seen=set(stats.targets_seen),
             depths_seen=set(stats.depths_seen),
             backends_seen=set(stats.backends_seen),
+            statuses={t: dict(counts) for t, counts in stats.statuses.items()},
         )
     except RuntimeError:  # a set changed size while copied: next beat
         return None

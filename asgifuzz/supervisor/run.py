@@ -90,6 +90,8 @@ class Snapshot:
     targets_seen: set[str] = field(default_factory=set)
     depths_seen: set[int] = field(default_factory=set)
     backends_seen: set[str] = field(default_factory=set)
+    #: target id -> response status -> examples (the per-route coverage).
+    statuses: dict[str, dict[str, int]] = field(default_factory=dict)
     findings: list[Finding] = field(default_factory=list)
     elapsed: float = 0.0
     workers: int = 0

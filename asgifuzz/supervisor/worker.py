@@ -65,7 +65,14 @@ def worker_main(spec: WorkerSpec, conn: Connection) -> None:
             channel.send(Ready(spec.index))
             _fuzz(spec, channel, app, guard)
     except KeyboardInterrupt:
-        channel.send(Done(spec.index, None, interrupted=True, notes=guard.notes()))
+        channel.send(
+            Done(
+                spec.index,
+                None,
+                interrupted=True,
+                notes=tuple(f"worker {spec.index}: {note}" for note in guard.notes()),
+            )
+        )
     finally:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
 
@@ -126,7 +133,14 @@ def _fuzz(spec: WorkerSpec, channel: Channel, app: Any, guard: UnraisableGuard) 
         channel.send(Internal(spec.index, exception_text(exc), "".join(traceback.format_exception(exc))))
         return
     if result is None:
-        channel.send(Done(spec.index, snapshot_of(watchdog.stats), interrupted=True, notes=guard.notes()))
+        channel.send(
+            Done(
+                spec.index,
+                snapshot_of(watchdog.stats),
+                interrupted=True,
+                notes=tuple(f"worker {spec.index}: {note}" for note in guard.notes()),
+            )
+        )
         return
     channel.send(
         Done(
@@ -134,6 +148,6 @@ def _fuzz(spec: WorkerSpec, channel: Channel, app: Any, guard: UnraisableGuard) 
             snapshot_of(result.stats),
             tuple(portable_finding(f) for f in result.findings),
             interrupted=result.interrupted,
-            notes=guard.notes(),
+            notes=tuple(result.notes) + tuple(f"worker {spec.index}: {note}" for note in guard.notes()),
         )
     )
