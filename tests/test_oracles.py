@@ -164,6 +164,6 @@ def test_response_lost_is_judged_by_http_framing(backend: str, keep_length: bool
     # the whole response (not lost); without it the client sees a truncated one.
     result = fuzz(
         middleware=[_withholds_the_end(keep_length=keep_length)], endpoints=["background_async_raises"],
-        backend=backend, max_examples=100, seed=2, checks=["response-lost-behind-stack"],  # type: ignore[arg-type]
+        backend=backend, max_examples=100, seed=2, checks=["response-lost-behind-stack"],
     )  # fmt: skip
     assert {f.code for f in result.findings} == (set() if keep_length else {"response-lost-behind-stack"})
