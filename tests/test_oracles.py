@@ -7,7 +7,9 @@ from typing import Any
 import apps
 import pytest
 
-from asgifuzz import INVARIANTS, fuzz
+from asgifuzz import INVARIANTS, fuzz, replay
+from asgifuzz._case import describe_action
+from asgifuzz._report import render_finding
 
 PROTOCOL_CASES: dict[str, tuple[Any, dict[str, Any]]] = {
     "invalid-message": (apps.not_a_dict, {}),
@@ -58,8 +60,18 @@ def test_protocol_oracle_catches_broken_app(code: str, backend: str) -> None:
     result = fuzz(app, max_examples=200, seed=1, backend=backend, exitfirst=True, checks=[code], **options)
     assert [f.code for f in result.findings] == [code]
     finding = result.findings[0]
-    assert finding.case is not None and finding.trace
-    assert finding.invariant.explanation
+    case = finding.case
+    assert case is not None and finding.trace
+    # The report a user reads names the rule, explains it and gives the minimal case.
+    report = render_finding(finding)
+    assert report.startswith(f"[1] {code}: {finding.invariant.title}\n    {finding.message}")
+    assert " ".join(finding.invariant.explanation.split()) in " ".join(report.split())
+    assert f"minimal case ({case.message_count} client message(s)):" in report
+    for i, action in enumerate(case.actions, 1):
+        assert f"      {i}. {describe_action(action)}" in report
+    # And that case replays to the same finding, without Hypothesis.
+    if not finding.flaky:
+        assert code in {f.code for f in replay(app, case).findings}
 
 
 @pytest.mark.parametrize("code", sorted(TRANSPARENCY_CASES))
