@@ -27,6 +27,9 @@ from oldreleases import run_in
 
 import asgifuzz
 
+# Fuzz runs of the default budget (1000 examples), most in old-release virtualenvs.
+pytestmark = pytest.mark.slow
+
 PROBE = """
 import json, asgifuzz, seedapp
 result = asgifuzz.fuzz(seedapp.app, seed={seed}, backend={backend!r}, checks={checks!r}, exitfirst={exitfirst})

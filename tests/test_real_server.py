@@ -23,6 +23,9 @@ import pytest
 
 import asgifuzz
 
+# A real uvicorn server on loopback, and fuzz runs of 300 examples on a Starlette stack.
+pytestmark = pytest.mark.slow
+
 uvicorn = pytest.importorskip("uvicorn")
 pytest.importorskip("starlette")
 
