@@ -94,6 +94,20 @@ def test_server_never_invents_a_disconnect(backend: Backend) -> None:
     assert out.findings == []
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason="engine bug: with an empty body the queue receivers are never told the body is complete "
+    "(send_body is only called while bytes remain), so the app's first receive() blocks until the "
+    "client gives up; real hypercorn and daphne hand it an empty more_body=False request at once",
+)
+@pytest.mark.parametrize("profile", ["hypercorn", "daphne"])
+def test_queue_profiles_hand_an_empty_body_to_the_app_at_once(profile: str) -> None:
+    get = dict(SCOPE, method="GET", headers=[(b"host", b"testserver")])
+    out = run_case(Recorder(), Case(target="app", scope=get, body=b"", actions=(Run(),), profile=profile))
+    assert _received(out)[0] == {"type": "http.request", "body": b"", "more_body": False}
+    assert out.response.complete and not any(e.kind == "disconnect" for e in out.trace)
+
+
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_virtual_time_makes_long_sleeps_instant(backend: Backend) -> None:
     async def sleeper(scope: Any, receive: Any, send: Any) -> None:
