@@ -26,9 +26,10 @@ async def echo(scope: dict[str, Any], receive: Any, send: Any) -> None:
 #: Seconds a run may take past ``max_time``: the example in progress finishes
 #: (an echo example takes milliseconds) and Hypothesis unwinds.
 GRACE = 1.0
-#: Examples one second of fuzzing an echo app trivially reaches (about 250 on
-#: a loaded 2-core machine): a run that stopped early, or never started, fails.
-AT_LEAST = 20
+#: Examples one second of fuzzing an echo app trivially reaches: about 250 on
+#: 2 cores, 20 with a load average of 27 on them.  A run that stopped after its
+#: first example, or never started, fails.
+AT_LEAST = 5
 
 
 @pytest.mark.parametrize("seed", range(3))
