@@ -284,12 +284,14 @@ def test_committed_corpus_has_the_seed_case() -> None:
     )
 
 
+@pytest.mark.slow  # replays in an old-release virtualenv
 def test_committed_corpus_still_fails_on_starlette_0_37_2() -> None:
     code, outcomes = _replay_committed("starlette-0.37.2")
     assert outcomes == {p.name: "still failing" for p in COMMITTED}
     assert code == 1
 
 
+@pytest.mark.slow  # replays in an old-release virtualenv
 def test_committed_corpus_passes_on_starlette_0_38_3() -> None:
     code, outcomes = _replay_committed("starlette-0.38.3")
     assert outcomes == {p.name: "passing" for p in COMMITTED}

@@ -11,6 +11,7 @@ import pytest
 
 from asgifuzz import fuzz, replay, run_case
 from asgifuzz._case import Advance, Case, Chunk, Disconnect, Latency, Run
+from asgifuzz._config import Backend
 from asgifuzz.server.signals import ClientDisconnected
 
 SCOPE: dict[str, Any] = {
@@ -26,7 +27,7 @@ SCOPE: dict[str, Any] = {
     "client": ("127.0.0.1", 1),
     "server": ("127.0.0.1", 80),
 }
-BACKENDS = ["asyncio", "trio"]
+BACKENDS: list[Backend] = ["asyncio", "trio"]
 
 
 def _received(outcome: Any) -> list[dict[str, Any]]:
@@ -51,7 +52,7 @@ class Recorder:
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
-def test_uvicorn_profile_merges_buffered_chunks(backend: str) -> None:
+def test_uvicorn_profile_merges_buffered_chunks(backend: Backend) -> None:
     out = run_case(
         Recorder(),
         Case(
@@ -70,7 +71,7 @@ def test_uvicorn_profile_merges_buffered_chunks(backend: str) -> None:
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
-def test_hypercorn_profile_queues_each_chunk_then_an_empty_final_one(backend: str) -> None:
+def test_hypercorn_profile_queues_each_chunk_then_an_empty_final_one(backend: Backend) -> None:
     out = run_case(
         Recorder(),
         Case(
@@ -90,7 +91,7 @@ def test_hypercorn_profile_queues_each_chunk_then_an_empty_final_one(backend: st
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
-def test_receive_after_body_blocks_until_response_completes_then_disconnects(backend: str) -> None:
+def test_receive_after_body_blocks_until_response_completes_then_disconnects(backend: Backend) -> None:
     out = run_case(
         Recorder(extra_receives=2),
         Case(target="app", scope=SCOPE, body=b"hello world", actions=(Run(),), backend=backend),
@@ -101,7 +102,7 @@ def test_receive_after_body_blocks_until_response_completes_then_disconnects(bac
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
-def test_server_never_invents_a_disconnect(backend: str) -> None:
+def test_server_never_invents_a_disconnect(backend: Backend) -> None:
     async def waits_for_disconnect(scope: Any, receive: Any, send: Any) -> None:
         await send({"type": "http.response.start", "status": 200, "headers": []})
         await send({"type": "http.response.body", "body": b"", "more_body": True})
@@ -117,8 +118,16 @@ def test_server_never_invents_a_disconnect(backend: str) -> None:
     assert out.findings == []
 
 
+@pytest.mark.parametrize("profile", ["hypercorn", "daphne"])
+def test_queue_profiles_hand_an_empty_body_to_the_app_at_once(profile: str) -> None:
+    get = dict(SCOPE, method="GET", headers=[(b"host", b"testserver")])
+    out = run_case(Recorder(), Case(target="app", scope=get, body=b"", actions=(Run(),), profile=profile))
+    assert _received(out)[0] == {"type": "http.request", "body": b"", "more_body": False}
+    assert out.response.complete and not any(e.kind == "disconnect" for e in out.trace)
+
+
 @pytest.mark.parametrize("backend", BACKENDS)
-def test_virtual_time_makes_long_sleeps_instant(backend: str) -> None:
+def test_virtual_time_makes_long_sleeps_instant(backend: Backend) -> None:
     async def sleeper(scope: Any, receive: Any, send: Any) -> None:
         await anyio.sleep(45)
         await send({"type": "http.response.start", "status": 200, "headers": []})
@@ -132,7 +141,7 @@ def test_virtual_time_makes_long_sleeps_instant(backend: str) -> None:
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
-def test_real_time_option_uses_the_real_clock(backend: str) -> None:
+def test_real_time_option_uses_the_real_clock(backend: Backend) -> None:
     async def sleeper(scope: Any, receive: Any, send: Any) -> None:
         await anyio.sleep(0.05)
         await send({"type": "http.response.start", "status": 200, "headers": []})
@@ -149,7 +158,7 @@ def test_real_time_option_uses_the_real_clock(backend: str) -> None:
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
-def test_work_in_worker_threads_is_waited_for_not_called_a_hang(backend: str) -> None:
+def test_work_in_worker_threads_is_waited_for_not_called_a_hang(backend: Backend) -> None:
     async def threaded(scope: Any, receive: Any, send: Any) -> None:
         await anyio.to_thread.run_sync(time.sleep, 0.05)
         await send({"type": "http.response.start", "status": 200, "headers": []})
@@ -161,7 +170,7 @@ def test_work_in_worker_threads_is_waited_for_not_called_a_hang(backend: str) ->
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
-def test_strict_profile_raises_oserror_after_disconnect_and_that_is_not_a_finding(backend: str) -> None:
+def test_strict_profile_raises_oserror_after_disconnect_and_that_is_not_a_finding(backend: Backend) -> None:
     seen: list[BaseException] = []
 
     async def streams(scope: Any, receive: Any, send: Any) -> None:
@@ -190,7 +199,7 @@ def test_strict_profile_raises_oserror_after_disconnect_and_that_is_not_a_findin
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
-def test_send_latency_and_partial_steps_are_applied(backend: str) -> None:
+def test_send_latency_and_partial_steps_are_applied(backend: Backend) -> None:
     out = run_case(
         apps.echo,
         Case(
@@ -206,7 +215,7 @@ def test_send_latency_and_partial_steps_are_applied(backend: str) -> None:
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
-def test_a_seed_reproduces_the_same_findings(backend: str) -> None:
+def test_a_seed_reproduces_the_same_findings(backend: Backend) -> None:
     def summary() -> list[tuple[str, str, tuple[Any, ...]]]:
         result = fuzz(apps.raises_on_disconnect, max_examples=150, seed=99, backend=backend)
         return [(f.code, f.where, f.case.actions if f.case else ()) for f in result.findings]
@@ -215,7 +224,7 @@ def test_a_seed_reproduces_the_same_findings(backend: str) -> None:
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
-def test_a_finding_replays_from_its_case(backend: str) -> None:
+def test_a_finding_replays_from_its_case(backend: Backend) -> None:
     result = fuzz(apps.raises_on_disconnect, max_examples=150, seed=4, backend=backend, exitfirst=True)
     finding = result.findings[0]
     assert finding.case is not None
@@ -240,7 +249,7 @@ def test_exceptions_that_only_signal_the_disconnect_are_not_findings() -> None:
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
-def test_a_finding_points_at_the_code_that_sent_not_at_pass_through_send_wrappers(backend: str) -> None:
+def test_a_finding_points_at_the_code_that_sent_not_at_pass_through_send_wrappers(backend: Backend) -> None:
     async def double_start(scope: Any, receive: Any, send: Any) -> None:
         await send({"type": "http.response.start", "status": 200, "headers": []})
         await send({"type": "http.response.start", "status": 500, "headers": []})  # the culprit

@@ -20,11 +20,15 @@ is gone on the release that fixed it:
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 from oldreleases import run_in
 
 import asgifuzz
+
+# Fuzz runs of the default budget (1000 examples), most in old-release virtualenvs.
+pytestmark = pytest.mark.slow
 
 PROBE = """
 import json, asgifuzz, seedapp
@@ -43,16 +47,17 @@ PATHSEND_CHECKS = ["app-raised", "exception-on-disconnect"]
 BACKGROUND_CHECKS = ["background-task-before-response"]
 
 
-def fuzz_in(venv: str, backend: str, checks: list[str], *, exitfirst: bool, seed: int = 3) -> dict[str, object]:
+def fuzz_in(venv: str, backend: str, checks: list[str], *, exitfirst: bool, seed: int = 3) -> dict[str, Any]:
     proc = run_in(venv, PROBE.format(seed=seed, backend=backend, checks=checks, exitfirst=exitfirst))
     assert proc.returncode == 0, proc.stderr[-3000:]
-    return json.loads(proc.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
+    report: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
+    return report
 
 
 @pytest.mark.parametrize("backend", ["asyncio", "trio"])
 def test_pathsend_assertion_found_on_0_37_2(backend: str) -> None:
     report = fuzz_in("starlette-0.37.2", backend, PATHSEND_CHECKS, exitfirst=False)
-    pathsend = [f for f in report["findings"] if f["where"].startswith("starlette/middleware/base.py:")  # type: ignore[attr-defined]
+    pathsend = [f for f in report["findings"] if f["where"].startswith("starlette/middleware/base.py:")
                 and f["message"].startswith("AssertionError")]  # fmt: skip
     assert pathsend, report
     assert all(f["target"].endswith("-> file") for f in pathsend), pathsend
@@ -68,7 +73,7 @@ def test_pathsend_assertion_gone_on_0_38_3(backend: str) -> None:
 @pytest.mark.parametrize("backend", ["asyncio", "trio"])
 def test_background_before_response_found_on_0_38_3(backend: str) -> None:
     report = fuzz_in("starlette-0.38.3", backend, BACKGROUND_CHECKS, exitfirst=True)
-    (finding,) = report["findings"]  # type: ignore[misc]
+    (finding,) = report["findings"]
     assert finding["code"] == "background-task-before-response"
     assert "started before the client had the complete response" in finding["message"]
     assert finding["target"].startswith("stack[PassThrough") and "-> background_" in finding["target"]
@@ -78,7 +83,7 @@ def test_background_before_response_found_on_0_38_3(backend: str) -> None:
 def test_background_before_response_gone_on_newest_starlette(backend: str) -> None:
     import seedapp
 
-    result = asgifuzz.fuzz(seedapp.app, seed=3, backend=backend, checks=BACKGROUND_CHECKS)  # type: ignore[arg-type]
+    result = asgifuzz.fuzz(seedapp.app, seed=3, backend=backend, checks=BACKGROUND_CHECKS)
     assert result.examples == 1000
     assert result.findings == []
 

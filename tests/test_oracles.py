@@ -7,7 +7,9 @@ from typing import Any
 import apps
 import pytest
 
-from asgifuzz import INVARIANTS, fuzz
+from asgifuzz import INVARIANTS, fuzz, replay
+from asgifuzz._case import describe_action
+from asgifuzz.report.text import render_finding
 
 PROTOCOL_CASES: dict[str, tuple[Any, dict[str, Any]]] = {
     "invalid-message": (apps.not_a_dict, {}),
@@ -60,8 +62,18 @@ def test_protocol_oracle_catches_broken_app(code: str, backend: str) -> None:
     result = fuzz(app, max_examples=200, seed=1, backend=backend, exitfirst=True, checks=[code], **options)
     assert [f.code for f in result.findings] == [code]
     finding = result.findings[0]
-    assert finding.case is not None and finding.trace
-    assert finding.invariant.explanation
+    case = finding.case
+    assert case is not None and finding.trace
+    # The report a user reads names the rule, explains it and gives the minimal case.
+    report = render_finding(finding)
+    assert report.startswith(f"[1] {code}: {finding.invariant.title}\n    {finding.message}")
+    assert " ".join(finding.invariant.explanation.split()) in " ".join(report.split())
+    assert f"minimal case ({case.message_count} client message(s)):" in report
+    for i, action in enumerate(case.actions, 1):
+        assert f"      {i}. {describe_action(action)}" in report
+    # And that case replays to the same finding, without Hypothesis.
+    if not finding.flaky:
+        assert code in {f.code for f in replay(app, case).findings}
 
 
 @pytest.mark.parametrize("code", sorted(TRANSPARENCY_CASES))
@@ -166,6 +178,6 @@ def test_response_lost_is_judged_by_http_framing(backend: str, keep_length: bool
     # the whole response (not lost); without it the client sees a truncated one.
     result = fuzz(
         middleware=[_withholds_the_end(keep_length=keep_length)], endpoints=["background_async_raises"],
-        backend=backend, max_examples=100, seed=2, checks=["response-lost-behind-stack"],  # type: ignore[arg-type]
+        backend=backend, max_examples=100, seed=2, checks=["response-lost-behind-stack"],
     )  # fmt: skip
     assert {f.code for f in result.findings} == (set() if keep_length else {"response-lost-behind-stack"})

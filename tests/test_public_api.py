@@ -36,14 +36,6 @@ def test_importing_asgifuzz_does_not_import_hypothesis_or_anyio() -> None:
     assert "anyio" not in mods
 
 
-def test_spec_and_oracles_are_pure() -> None:
-    mods = _modules_after(
-        "import asgifuzz.spec.http, asgifuzz.checks.http, asgifuzz.checks.lifecycle, asgifuzz.checks.transparency"
-    )
-    assert "hypothesis" not in mods
-    assert "anyio" not in mods
-
-
 def test_invariant_codes_are_kebab_case_and_documented() -> None:
     for code, cls in asgifuzz.INVARIANTS.items():
         assert code == cls.code

@@ -23,6 +23,9 @@ import pytest
 
 import asgifuzz
 
+# A real uvicorn server on loopback, and fuzz runs of 300 examples on a Starlette stack.
+pytestmark = pytest.mark.slow
+
 uvicorn = pytest.importorskip("uvicorn")
 pytest.importorskip("starlette")
 
@@ -93,7 +96,7 @@ def noticed_under_uvicorn(middleware: list[Middleware]) -> Any:
 
 def fuzz_codes(middleware: list[Middleware], backend: str) -> set[str]:
     app = make_app(middleware, {})
-    result = asgifuzz.fuzz(app, seed=1, max_examples=300, backend=backend, checks=["disconnect-hidden"])  # type: ignore[arg-type]
+    result = asgifuzz.fuzz(app, seed=1, max_examples=300, backend=backend, checks=["disconnect-hidden"])
     return {f.code for f in result.findings}
 
 

@@ -14,6 +14,9 @@ import json
 import pytest
 from oldreleases import run_in
 
+# Fuzz runs of the default budget (1000 examples), most in old-release virtualenvs.
+pytestmark = pytest.mark.slow
+
 PROBE = """
 import json, asgifuzz, seedapp
 result = asgifuzz.fuzz(seedapp.app, seed={seed}, backend={backend!r}, checks=["exception-on-disconnect"], exitfirst={exitfirst})

@@ -10,6 +10,7 @@ from apps import http_only
 
 from asgifuzz import fuzz, run_case
 from asgifuzz._case import Case, Chunk, Disconnect, Run
+from asgifuzz._config import Backend
 from asgifuzz._types import Receive, Scope, Send
 
 BACKENDS = ["asyncio", "trio"]
@@ -71,7 +72,7 @@ def test_the_counterfactual_keeps_exception_on_disconnect_when_the_disconnect_ca
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
-def test_receive_after_the_final_body_is_a_deadlock_under_uvicorn(backend: str) -> None:
+def test_receive_after_the_final_body_is_a_deadlock_under_uvicorn(backend: Backend) -> None:
     case = Case(target="app", scope=POST, body=b"hello", actions=(Chunk(5), Run()), backend=backend)
     out = run_case(receives_twice, case)
     assert [f.code for f in out.findings] == ["request-deadlock"]
@@ -82,7 +83,7 @@ def test_receive_after_the_final_body_is_a_deadlock_under_uvicorn(backend: str) 
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
-def test_the_same_app_is_not_a_deadlock_under_hypercorn_whose_body_ends_with_an_empty_event(backend: str) -> None:
+def test_the_same_app_is_not_a_deadlock_under_hypercorn_whose_body_ends_with_an_empty_event(backend: Backend) -> None:
     case = Case(
         target="app", scope=POST, body=b"hello", actions=(Chunk(5), Run()), backend=backend, profile="hypercorn"
     )

@@ -1,0 +1,186 @@
+"""``server.clock`` (through ``server.loop``): virtual time and idleness on both backends."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import anyio
+import anyio.lowlevel
+import pytest
+
+from asgifuzz._config import Backend
+from asgifuzz.server.clock import SPIN_LIMIT, busy_worker_threads
+from asgifuzz.server.loop import current_clock, run_on_loop
+
+BACKENDS: list[Backend] = ["asyncio", "trio"]
+
+
+class NoTracking:
+    def task_spawned(self, task: Any) -> None:
+        pass
+
+    def task_exited(self, task: Any) -> None:
+        pass
+
+
+def run(backend: Backend, main: Callable[[Any], Awaitable[None]], *, virtual: bool = True) -> None:
+    """Run ``main(clock)`` on a fresh loop of ``backend`` with the driver's clock."""
+
+    async def entry() -> None:
+        await main(current_clock(backend))
+
+    run_on_loop(entry, backend=backend, virtual_time=virtual, schedule_seed=0, tracker=NoTracking())
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_time_is_frozen_until_advanced(backend: Backend) -> None:
+    seen: list[float] = []
+
+    async def main(clock: Any) -> None:
+        seen.append(anyio.current_time())
+        await anyio.lowlevel.checkpoint()
+        time.sleep(0.01)  # noqa: ASYNC251 - real time passes; virtual time must not
+        seen.append(anyio.current_time())
+        clock.advance(2.5)
+        seen.append(anyio.current_time())
+
+    run(backend, main)
+    assert seen == [0.0, 0.0, 2.5]
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_idle_returns_once_every_other_task_blocks_without_moving_time(backend: Backend) -> None:
+    steps: list[str] = []
+
+    async def main(clock: Any) -> None:
+        async def app() -> None:
+            for i in range(3):
+                steps.append(f"step {i}")
+                await anyio.lowlevel.checkpoint()
+            steps.append("waiting")
+            await anyio.sleep(10)
+            steps.append("woke")
+
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(app)
+            assert await clock.idle() is True
+            assert steps == ["step 0", "step 1", "step 2", "waiting"]
+            assert anyio.current_time() == 0.0  # frozen: the sleeper's timer did not fire
+            clock.advance(10)
+            assert await clock.idle() is True
+            assert steps[-1] == "woke"
+
+    run(backend, main)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_autojump_jumps_to_the_next_timer_at_once(backend: Backend) -> None:
+    times: list[float] = []
+
+    async def main(clock: Any) -> None:
+        clock.autojump = True
+        await anyio.sleep(30)
+        times.append(anyio.current_time())
+        await anyio.sleep(3600)
+        times.append(anyio.current_time())
+
+    start = time.perf_counter()
+    run(backend, main)
+    assert times == [pytest.approx(30, abs=0.1), pytest.approx(3630, abs=0.1)]  # plus a few spin ticks
+    assert time.perf_counter() - start < 5  # an hour of virtual time, not of real time
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_idle_reports_an_app_that_never_blocks(backend: Backend) -> None:
+    async def main(clock: Any) -> None:
+        spinning = True
+
+        async def spin() -> None:
+            while spinning:
+                await anyio.lowlevel.checkpoint()
+
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(spin)
+            assert await clock.idle() is False  # gave up after SPIN_LIMIT iterations
+            spinning = False
+
+    assert SPIN_LIMIT > 1000
+    run(backend, main)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_idle_waits_for_a_busy_worker_thread(backend: Backend) -> None:
+    done = threading.Event()
+
+    def job() -> None:
+        time.sleep(0.2)
+        done.set()
+
+    async def main(clock: Any) -> None:
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(anyio.to_thread.run_sync, job)
+            await anyio.lowlevel.checkpoint()
+            assert await clock.idle() is True
+            # The task waiting on the thread was blocked all along, but the
+            # loop was not quiescent until the thread finished.
+            assert done.is_set()
+
+    run(backend, main)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_autojump_does_not_skip_time_while_a_worker_thread_runs(backend: Backend) -> None:
+    at_thread_end: list[float] = []
+
+    def job() -> None:
+        time.sleep(0.2)
+
+    async def main(clock: Any) -> None:
+        clock.autojump = True
+
+        async def timer() -> None:
+            await anyio.sleep(100)
+
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(timer)
+            await anyio.to_thread.run_sync(job)
+            at_thread_end.append(anyio.current_time())
+
+    run(backend, main)
+    # Only spin ticks may have passed, not the 100 s timer's jump.
+    assert at_thread_end[0] < 100
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_real_time_mode_follows_the_real_clock(backend: Backend) -> None:
+    elapsed: list[float] = []
+
+    async def main(clock: Any) -> None:
+        start = anyio.current_time()
+        clock.advance(1000)  # ignored in real-time mode
+        await anyio.sleep(0.05)
+        elapsed.append(anyio.current_time() - start)
+
+    run(backend, main, virtual=False)
+    assert 0.04 <= elapsed[0] < 5
+
+
+def test_busy_worker_threads_counts_a_running_job_until_its_pool_thread_parks() -> None:
+    release = threading.Event()
+
+    def wait_until(predicate: Callable[[], bool]) -> bool:
+        deadline = time.monotonic() + 5
+        while not predicate() and time.monotonic() < deadline:
+            time.sleep(0.005)
+        return predicate()
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        future = pool.submit(release.wait)
+        assert wait_until(lambda: busy_worker_threads() == 1)
+        release.set()
+        future.result(timeout=5)
+        assert wait_until(lambda: busy_worker_threads() == 0)  # parked in the pool's queue: idle
