@@ -177,10 +177,14 @@ def _starlette_available() -> bool:
     return True
 
 
-def _endpoint_targets(middleware: Sequence[Any], label: str, endpoints: Sequence[str] | None) -> list[Target]:
+def _endpoint_targets(
+    middleware: Sequence[Any], label: str, endpoints: Sequence[str] | None, *, websocket: bool = False
+) -> list[Target]:
     from asgifuzz.endpoints_ws import WS_ENDPOINTS
 
-    names = list(endpoints) if endpoints is not None else [*ENDPOINTS, *WS_ENDPOINTS]
+    # Websocket endpoints join by default only for apps with websocket routes
+    # (or when named): HTTP-only runs keep their targets, and their seeds.
+    names = list(endpoints) if endpoints is not None else [*ENDPOINTS, *(WS_ENDPOINTS if websocket else ())]
     unknown = [n for n in names if n not in ENDPOINTS and n not in WS_ENDPOINTS]
     if unknown:
         raise UsageError(f"unknown endpoint(s) {unknown}; choose from: {', '.join([*ENDPOINTS, *WS_ENDPOINTS])}")
@@ -298,7 +302,8 @@ def discover_targets(
     runnable = app if starlette else as_asgi3(app)
     targets = _route_targets(runnable, bare, paths, notes)
     if user:
-        targets += _endpoint_targets(user, stack_label(user), endpoints)
+        has_ws = any(t.protocol == "websocket" for t in targets)
+        targets += _endpoint_targets(user, stack_label(user), endpoints, websocket=has_ws)
     if not targets:
         notes.append(
             "no route could be read from the app: fuzzing generated paths under '/' "
