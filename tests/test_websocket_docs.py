@@ -7,8 +7,11 @@ sends a binary frame makes ``receive_text()`` raise ``KeyError: 'text'``
 (uvicorn logs "Exception in ASGI application" and drops the connection).
 """
 
+from __future__ import annotations
 
 from typing import Any
+
+from fastapi import FastAPI, WebSocket, WebSocketDisconnect
 
 from asgifuzz import fuzz
 from asgifuzz._case import WsBytes
@@ -16,7 +19,6 @@ from asgifuzz.endpoints_ws import WS_ENDPOINTS
 
 
 def _app() -> Any:
-    from fastapi import FastAPI, WebSocket, WebSocketDisconnect
     from starlette.authentication import AuthCredentials, AuthenticationBackend, SimpleUser
     from starlette.middleware.authentication import AuthenticationMiddleware
     from starlette.middleware.cors import CORSMiddleware
