@@ -24,6 +24,9 @@ __all__ = (
     "Disconnect",
     "Latency",
     "Run",
+    "WsBytes",
+    "WsClose",
+    "WsText",
     "action_from_json",
     "action_to_json",
     "case_from_json",
@@ -65,7 +68,33 @@ class Latency:
     checkpoints: int
 
 
-Action = Chunk | Disconnect | Run | Advance | Latency
+# -- websocket client actions (a websocket case has no body; ``Disconnect``
+# is the TCP connection lost without a close frame).
+
+
+@dataclass(frozen=True, slots=True)
+class WsText:
+    """The websocket client sends a text frame (queued until the handshake is accepted)."""
+
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class WsBytes:
+    """The websocket client sends a binary frame (queued until the handshake is accepted)."""
+
+    data: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class WsClose:
+    """The websocket client sends a close frame (``code`` None: a frame without a code)."""
+
+    code: int | None = 1000
+    reason: str = ""
+
+
+Action = Chunk | Disconnect | Run | Advance | Latency | WsText | WsBytes | WsClose
 
 
 def action_to_json(action: Action) -> dict[str, Any]:
@@ -77,7 +106,34 @@ def action_to_json(action: Action) -> dict[str, Any]:
         return {"op": "run"} if action.steps is None else {"op": "run", "steps": action.steps}
     if isinstance(action, Advance):
         return {"op": "advance", "seconds": action.seconds}
+    if isinstance(action, WsText | WsBytes | WsClose):
+        return _ws_action_to_json(action)
     return {"op": "latency", "checkpoints": action.checkpoints}
+
+
+def _ws_action_to_json(action: WsText | WsBytes | WsClose) -> dict[str, Any]:
+    if isinstance(action, WsText):
+        return {"op": "ws-text", "text": action.text}
+    if isinstance(action, WsBytes):
+        return {"op": "ws-bytes", "bytes": bytes_to_json(action.data)}
+    return {"op": "ws-close", "code": action.code, "reason": action.reason}
+
+
+def _ws_action_from_json(obj: dict[str, Any], op: str, where: str) -> Action:
+    if op == "ws-text":
+        text = obj.get("text")
+        if not isinstance(text, str):
+            raise CorpusError(f"{where}/text: expected a string, got {text!r}")
+        return WsText(text)
+    if op == "ws-bytes":
+        return WsBytes(bytes_from_json(obj.get("bytes"), f"{where}/bytes"))
+    code = obj.get("code")
+    if code is not None and (not isinstance(code, int) or isinstance(code, bool) or not 0 <= code <= 65535):
+        raise CorpusError(f"{where}/code: expected null or an int 0-65535, got {code!r}")
+    reason = obj.get("reason", "")
+    if not isinstance(reason, str):
+        raise CorpusError(f"{where}/reason: expected a string, got {reason!r}")
+    return WsClose(code, reason)
 
 
 def _int(obj: dict[str, Any], key: str, where: str) -> int:
@@ -104,6 +160,8 @@ def action_from_json(obj: object, where: str) -> Action:
         return Advance(float(seconds))
     if op == "latency":
         return Latency(_int(obj, "checkpoints", where))
+    if op in ("ws-text", "ws-bytes", "ws-close"):
+        return _ws_action_from_json(obj, op, where)
     raise CorpusError(f"{where}/op: unknown action {op!r}")
 
 
@@ -118,6 +176,13 @@ def describe_action(action: Action) -> str:
         return f"app runs {action.steps} scheduler step(s)"
     if isinstance(action, Advance):
         return f"virtual time advances {action.seconds:g}s"
+    if isinstance(action, WsText):
+        return f"client sends text frame {action.text!r}"
+    if isinstance(action, WsBytes):
+        return f"client sends binary frame {action.data!r}"
+    if isinstance(action, WsClose):
+        code = "no code" if action.code is None else f"code {action.code}"
+        return f"client sends close frame ({code}" + (f", reason {action.reason!r})" if action.reason else ")")
     return f"server send latency becomes {action.checkpoints} step(s)"
 
 
@@ -142,8 +207,8 @@ class Case:
 
     @property
     def message_count(self) -> int:
-        """Client messages in the script (body chunks and the disconnect)."""
-        return sum(isinstance(a, Chunk | Disconnect) for a in self.actions)
+        """Client messages in the script (body chunks, websocket frames and the disconnect)."""
+        return sum(isinstance(a, Chunk | Disconnect | WsText | WsBytes | WsClose) for a in self.actions)
 
 
 # ----------------------------------------------------------- JSON helpers
@@ -191,9 +256,14 @@ def scope_from_json(obj: object, where: str) -> dict[str, Any]:
     if not isinstance(obj, dict):
         raise CorpusError(f"{where}: expected an object")
     scope = dict(obj)
-    for key in ("type", "method", "path"):
+    # A websocket scope has no method (www.rst 'WebSocket Connection Scope').
+    required = ("type", "path") if scope.get("type") == "websocket" else ("type", "method", "path")
+    for key in required:
         if not isinstance(scope.get(key), str):
             raise CorpusError(f"{where}/{key}: expected a string, got {scope.get(key)!r}")
+    subprotocols = scope.get("subprotocols", [])
+    if not isinstance(subprotocols, list) or not all(isinstance(p, str) for p in subprotocols):
+        raise CorpusError(f"{where}/subprotocols: expected a list of strings, got {subprotocols!r}")
     for key in _BYTES_KEYS:
         if key in scope and scope[key] is not None:
             scope[key] = bytes_from_json(scope[key], f"{where}/{key}")

@@ -185,7 +185,7 @@ class Search:
     ) -> None:
         from hypothesis import strategies as st
 
-        from asgifuzz.strategies import http_scopes, middleware_stacks
+        from asgifuzz.strategies import http_scopes, middleware_stacks, websocket_scopes
 
         self.targets = list(targets)
         self.settings = settings
@@ -202,6 +202,8 @@ class Search:
         # Strategies are built once, not per draw.
         self._scopes = {
             t.id: http_scopes(t.methods, path=t.path, max_body=settings.max_body, extra_headers=t.extra_headers)
+            if t.protocol == "http"
+            else websocket_scopes(path=t.path, extra_headers=t.extra_headers)
             for t in self.targets
         }
         self._stacks = {
@@ -348,7 +350,11 @@ class Search:
             differential=differential,
             stack=stack,
         )
-        source = DrawSource(data, coarse=differential, max_actions=self.settings.max_actions, stats=stats)
+        source: Any = DrawSource(data, coarse=differential, max_actions=self.settings.max_actions, stats=stats)
+        if target.protocol == "websocket":
+            from asgifuzz.strategies._websocket import WebSocketDrawSource
+
+            source = WebSocketDrawSource(data, coarse=differential, max_actions=self.settings.max_actions, stats=stats)
         outcome, findings = target.run(case, self.settings, source)
         stats.examples += 1
         stats.steps += len(outcome.case.actions)

@@ -21,7 +21,7 @@ import logging
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from asgifuzz._errors import UsageError
 from asgifuzz._finding import Finding
@@ -52,6 +52,8 @@ class Target:
     compose: tuple[Any, ...] = ()
     max_depth: int = 6
     endpoint: str = ""
+    #: The scope type its cases use ("websocket" targets draw websocket cases).
+    protocol: Literal["http", "websocket"] = "http"
     _built: dict[tuple[int, ...], ASGIApp] = field(default_factory=dict, compare=False, repr=False)
 
     def build(self, stack: Sequence[int]) -> ASGIApp:
@@ -97,7 +99,12 @@ class Target:
             return outcome, findings
         bare_case = replace(outcome.case, stack=())
         bare = run_case(self.bare, bare_case, settings)
-        compared = compare_outcomes(outcome, bare, instrumented=self.instrumented, sse=self.sse)
+        if self.protocol == "websocket":
+            from asgifuzz.checks.websocket import compare_websocket_outcomes
+
+            compared = compare_websocket_outcomes(outcome, bare)
+        else:
+            compared = compare_outcomes(outcome, bare, instrumented=self.instrumented, sse=self.sse)
         return outcome, [f for f in compared if settings.reports(f.code)]
 
 
@@ -150,16 +157,16 @@ def _blame_the_disconnect_only_if_it_caused(finding: Finding, app: ASGIApp, outc
     escapes from the same place anyway, the disconnect did not cause it: the
     finding is ``app-raised``.
     """
-    from asgifuzz._case import Disconnect
+    from asgifuzz._case import Disconnect, WsClose
     from asgifuzz.checks.invariants import APP_RAISED, EXCEPTION_ON_DISCONNECT
     from asgifuzz.server.driver import run_case
 
     actions = outcome.case.actions
     if finding.invariant is not EXCEPTION_ON_DISCONNECT or finding.exception is None:
         return finding
-    if not any(isinstance(a, Disconnect) for a in actions):
+    if not any(isinstance(a, Disconnect | WsClose) for a in actions):
         return finding  # the client left only after waiting in vain: there is no calmer client to compare with
-    calm = replace(outcome.case, actions=tuple(a for a in actions if not isinstance(a, Disconnect)))
+    calm = replace(outcome.case, actions=tuple(a for a in actions if not isinstance(a, Disconnect | WsClose)))
     again = run_case(app, calm, settings)
     same = any(
         f.invariant is APP_RAISED and type(f.exception) is type(finding.exception) and f.where == finding.where
@@ -215,20 +222,29 @@ def _starlette_available() -> bool:
     return True
 
 
-def _endpoint_names(endpoints: Sequence[str] | None) -> list[str]:
-    names = list(endpoints) if endpoints is not None else list(ENDPOINTS)
-    unknown = [n for n in names if n not in ENDPOINTS]
+def _endpoint_names(endpoints: Sequence[str] | None, *, websocket: bool = False) -> list[str]:
+    from asgifuzz.endpoints_ws import WS_ENDPOINTS
+
+    # Websocket endpoints join by default only for apps with websocket routes
+    # (or when named): HTTP-only runs keep their targets, and their seeds.
+    names = list(endpoints) if endpoints is not None else [*ENDPOINTS, *(WS_ENDPOINTS if websocket else ())]
+    unknown = [n for n in names if n not in ENDPOINTS and n not in WS_ENDPOINTS]
     if unknown:
-        raise UsageError(f"unknown endpoint(s) {unknown}; choose from: {', '.join(ENDPOINTS)}")
+        raise UsageError(f"unknown endpoint(s) {unknown}; choose from: {', '.join([*ENDPOINTS, *WS_ENDPOINTS])}")
     return names
 
 
-def _in_app_targets(app: Any, user: Sequence[Any], endpoints: Sequence[str] | None, notes: list[str]) -> list[Target]:
-    """The app's own middleware stack in front of each adversarial endpoint (``_in_app``)."""
+def _in_app_targets(
+    app: Any, user: Sequence[Any], endpoints: Sequence[str] | None, notes: list[str], *, websocket: bool = False
+) -> list[Target]:
+    """The app's own middleware stack in front of each adversarial endpoint (``_in_app``).
+
+    Websocket endpoints are still served by a rebuilt stack.
+    """
     from asgifuzz._in_app import install_switch, via_switch
     from asgifuzz.endpoints import endpoint_router
 
-    names = _endpoint_names(endpoints)
+    names = _endpoint_names(endpoints, websocket=websocket)
     label = stack_label(user)
     switch, why = install_switch(app)
     if switch is None:
@@ -236,8 +252,9 @@ def _in_app_targets(app: Any, user: Sequence[Any], endpoints: Sequence[str] | No
             f"asgifuzz's endpoints could not be placed inside the app's middleware stack: {why}; "
             "the stack is rebuilt around them instead (its constructors run again, without the app's state)"
         )
-        return _endpoint_targets(user, label, endpoints)
-    return [
+        return _endpoint_targets(user, label, endpoints, websocket=websocket)
+    targets = _websocket_endpoint_targets(user, label, [n for n in names if n not in ENDPOINTS])
+    targets += [
         Target(
             id=f"{label} -> {name}",
             app=via_switch(app, switch, endpoint_router(ENDPOINTS[name])),
@@ -247,15 +264,21 @@ def _in_app_targets(app: Any, user: Sequence[Any], endpoints: Sequence[str] | No
             sse=ENDPOINTS[name].sse,
         )
         for name in names
+        if name in ENDPOINTS
     ]
+    return targets
 
 
-def _endpoint_targets(middleware: Sequence[Any], label: str, endpoints: Sequence[str] | None) -> list[Target]:
-    names = _endpoint_names(endpoints)
+def _endpoint_targets(
+    middleware: Sequence[Any], label: str, endpoints: Sequence[str] | None, *, websocket: bool = False
+) -> list[Target]:
+    from asgifuzz.endpoints_ws import WS_ENDPOINTS
+
+    names = _endpoint_names(endpoints, websocket=websocket)
     use_starlette = _starlette_available()
     all_middleware_objects = all(hasattr(m, "cls") for m in middleware)
-    targets = []
-    for name in names:
+    targets = _websocket_endpoint_targets(middleware, label, [n for n in names if n in WS_ENDPOINTS])
+    for name in [n for n in names if n in ENDPOINTS]:
         ep: Endpoint = ENDPOINTS[name]
         if use_starlette and all_middleware_objects:
             app = starlette_endpoint_app(ep, list(middleware))
@@ -276,6 +299,23 @@ def _endpoint_targets(middleware: Sequence[Any], label: str, endpoints: Sequence
                 sse=ep.sse,
             )
         )
+    return targets
+
+
+def _websocket_endpoint_targets(middleware: Sequence[Any], label: str, names: Sequence[str]) -> list[Target]:
+    """The user's middleware in front of each adversarial websocket endpoint (``endpoints_ws``)."""
+    from asgifuzz.endpoints_ws import WS_ENDPOINTS, starlette_websocket_app
+
+    targets = []
+    for name in names:
+        ep = WS_ENDPOINTS[name]
+        if _starlette_available() and all(hasattr(m, "cls") for m in middleware):
+            app, bare = starlette_websocket_app(ep, list(middleware)), starlette_websocket_app(ep)
+        elif _starlette_available():
+            app, bare = _build_stack(middleware, starlette_websocket_app(ep)), starlette_websocket_app(ep)
+        else:
+            app, bare = _build_stack(middleware, ep.asgi), ep.asgi
+        targets.append(Target(id=f"{label} -> {name}", app=app, bare=bare, instrumented=True, protocol="websocket"))
     return targets
 
 
@@ -307,6 +347,7 @@ def _compose_targets(middleware: Sequence[Any], endpoints: Sequence[str] | None,
             endpoint=t.id.rsplit(" -> ", 1)[1],
         )
         for t in base
+        if t.protocol == "http"
     ]
 
 
@@ -326,7 +367,7 @@ def discover_targets(
     repeats) from ``middleware``, up to ``max_depth`` layers.  ``paths``
     names the app's routes by hand (``"GET,POST /items/{id:int}"``) instead
     of reading them from the app.  Lines for the user (routes that could not
-    be read, websocket routes not fuzzed) are appended to ``notes``.
+    be read) are appended to ``notes``.
     """
     notes = notes if notes is not None else []
     if middleware is not None:
@@ -348,7 +389,8 @@ def discover_targets(
     runnable = app if starlette else as_asgi3(app)
     targets = _route_targets(runnable, bare, paths, notes)
     if user:
-        targets += _in_app_targets(app, user, endpoints, notes)
+        has_ws = any(t.protocol == "websocket" for t in targets)
+        targets += _in_app_targets(app, user, endpoints, notes, websocket=has_ws)
     if not targets:
         notes.append(
             "no route could be read from the app: fuzzing generated paths under '/' "
@@ -375,16 +417,21 @@ def _route_targets(app: ASGIApp, bare: ASGIApp | None, paths: Sequence[str] | No
         routes = list(table.routes)
     targets = []
     for route in routes:
-        if route.kind == "websocket":
-            notes.append(f"websocket route {route.path} is not fuzzed (asgifuzz fuzzes HTTP only for now)")
-            continue
         headers: tuple[tuple[bytes, bytes], ...] = ()
         if route.host:
             # A Host route needs its host header; parameters get a plain value.
             host = re.sub(r"{[^}]*}", "x", route.host)
             headers = ((b"host", host.encode("latin-1", "replace")),)
         targets.append(
-            Target(id=f"route {route}", app=app, bare=bare, methods=route.methods, path=route.path, extra_headers=headers)
+            Target(
+                id=f"route {route}",
+                app=app,
+                bare=bare,
+                methods=route.methods,
+                path=route.path,
+                extra_headers=headers,
+                protocol="websocket" if route.kind == "websocket" else "http",
+            )
         )
     return targets
 

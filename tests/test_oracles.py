@@ -6,6 +6,7 @@ from typing import Any
 
 import apps
 import pytest
+from test_websocket import WEBSOCKET_CASES
 
 from asgifuzz import INVARIANTS, fuzz, replay
 from asgifuzz._case import describe_action
@@ -50,6 +51,7 @@ def test_every_invariant_has_a_broken_app() -> None:
     # supervisor, not from fuzz(); tests/test_cli.py drives broken apps for them.
     supervised = {"event-loop-blocked", "process-exited"}
     covered = set(PROTOCOL_CASES) | set(TRANSPARENCY_CASES) | {"call-after-return"} | supervised
+    covered |= set(WEBSOCKET_CASES) | {"websocket-conversation-altered"}  # tests/test_websocket.py
     assert covered == set(INVARIANTS)
 
 

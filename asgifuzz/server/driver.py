@@ -90,13 +90,19 @@ class Driver:
         self.actions: list[Action] = []
         self.probe = Probe(record=lambda kind, detail: self.recorder.record("endpoint", kind, None, detail))
         self.app_task = AppTask(app, self.recorder, on_end=self._app_ended)
-        self.connection = HTTPConnection(
-            case, get_profile(case.profile), self.recorder, self.report, self._notify, self._wait_for_change
-        )
+        self.connection = self._connect(case)
         self.lifespan = Lifespan(app, settings.lifespan, self.recorder, settings.lifespan_timeout)
         self.spinning = False
         self._changed: Any = None  # an anyio.Event, made inside the loop
         self.clock: Any = None
+
+    def _connect(self, case: Case) -> HTTPConnection:
+        return HTTPConnection(
+            case, get_profile(case.profile), self.recorder, self.report, self._notify, self._wait_for_change
+        )
+
+    def _label(self, scope: dict[str, Any]) -> str:
+        return f"{scope['method']} {scope['path']}"
 
     # -- the running-case handle (``server.running``) for the watchdog
     @property
@@ -141,7 +147,7 @@ class Driver:
                 self.clock.autojump = False
             scope = self.connection.build_scope(self.lifespan.state)
             self.app_task.tracking = True
-            label = f"{scope['method']} {scope['path']}"
+            label = self._label(scope)
             tg.start_soon(self.app_task.run, scope, self.connection.receive, self.connection.send, label)
             await self._settle()
             # The script never depends on what the app did (only on the
@@ -265,7 +271,7 @@ def run_case(
     the run goes), else from ``case.actions``.
     """
     settings = settings or Settings()
-    driver = Driver(app, case, settings, source or ScriptSource(case.actions))
+    driver = _driver_class(case)(app, case, settings, source or ScriptSource(case.actions))
     running.set_current(driver)
     try:
         run_on_loop(
@@ -278,6 +284,15 @@ def run_case(
     finally:
         running.set_current(None)
     return driver.outcome()
+
+
+def _driver_class(case: Case) -> type[Driver]:
+    """The driver of the case's protocol (by ``case.scope["type"]``)."""
+    if case.scope.get("type") == "websocket":
+        from asgifuzz.server.websocket import WebSocketDriver
+
+        return WebSocketDriver
+    return Driver
 
 
 def replay(app: ASGIApp, case: Case, settings: Settings | None = None) -> Outcome:

@@ -41,6 +41,17 @@ class ServerProfile:
     #: Invariant codes whose messages this server passes on (or drops)
     #: without raising into the app; the finding is still recorded.
     tolerates: frozenset[str] = frozenset({"header-name-case"})
+    # -- websocket (asgi-invariants.md 8: K-WS-*); the defaults are uvicorn 0.54's.
+    #: ``scope["asgi"]["spec_version"]`` of websocket scopes; None leaves it out.
+    ws_spec_version: str | None = "2.4"
+    #: What ``send`` does once the client has gone: uvicorn raises ClientDisconnected.
+    ws_send_after_disconnect: Literal["noop", "raise"] = "raise"
+    #: The disconnect code for a connection lost after accept without a close frame.
+    ws_lost_code: int = 1005
+    #: The disconnect event carries the client's close ``reason`` (spec 2.5 key).
+    ws_disconnect_reason: bool = True
+    #: The disconnect code after the app closed: its own (uvicorn) or 1000 (hypercorn).
+    ws_echo_app_close_code: bool = True
 
 
 PROFILES: Final[dict[str, ServerProfile]] = {
@@ -64,6 +75,11 @@ PROFILES: Final[dict[str, ServerProfile]] = {
             empty_final_chunk=True,
             after_disconnect="block",
             base_extensions=True,
+            ws_spec_version="2.3",
+            ws_send_after_disconnect="noop",
+            ws_lost_code=1006,
+            ws_disconnect_reason=False,
+            ws_echo_app_close_code=False,
             # h11 under hypercorn drops a 204/304 body instead of raising.
             tolerates=frozenset({"header-name-case", "body-forbidden"}),
         ),
@@ -77,6 +93,10 @@ PROFILES: Final[dict[str, ServerProfile]] = {
             rechunk=8192,
             after_disconnect="block",
             state=False,
+            ws_spec_version=None,
+            ws_send_after_disconnect="noop",
+            ws_lost_code=1006,
+            ws_disconnect_reason=False,
             # twisted drops a 204/304 body and never checks Content-Length.
             tolerates=frozenset({"header-name-case", "body-forbidden", "content-length-mismatch"}),
         ),
@@ -88,6 +108,8 @@ PROFILES: Final[dict[str, ServerProfile]] = {
             receive_mode="merge",
             base_extensions=True,
             tolerates=frozenset(),
+            ws_spec_version="2.5",
+            ws_lost_code=1006,
         ),
     )
 }
