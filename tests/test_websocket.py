@@ -68,7 +68,7 @@ def test_correct_websocket_apps_stay_clean(app: Any, backend: str, profile: str)
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
-def test_client_frames_wait_for_the_accept_then_arrive_in_order(backend: str) -> None:
+def test_client_frames_wait_for_the_accept_then_arrive_in_order(backend: Backend) -> None:
     out = _run(ws_apps.echo, WsText("a"), WsBytes(b"b"), Run(), WsClose(4000, "bye"), backend=backend)
     assert _received(out) == [
         {"type": "websocket.connect"},
