@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import sys
+import sysconfig
 import traceback
 from collections.abc import Iterator
 from types import FrameType
@@ -25,15 +26,38 @@ __all__ = (
     "exception_text",
     "frame_site",
     "leaves",
+    "library_file",
+    "raise_site",
     "short_path",
     "stack_text",
     "trimmed_traceback",
+    "user_file",
 )
 
 _OWN_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
 _APP_FILES = ("endpoints.py", "demo.py")
 #: Event-loop libraries: "waiting in Event.wait" says less than the line that awaited it.
 _RUNTIME_DIRS = tuple(f"{os.sep}{name}{os.sep}" for name in ("asyncio", "trio", "anyio", "sniffio"))
+
+
+_LIBRARY_DIRS = tuple(
+    {os.path.realpath(p) + os.sep for p in (sysconfig.get_paths()["stdlib"], sysconfig.get_paths()["platstdlib"])}
+)
+
+
+def library_file(filename: str) -> bool:
+    """A file of the standard library or of an installed package (a framework, not the user's code)."""
+    return (
+        "site-packages" + os.sep in filename
+        or "dist-packages" + os.sep in filename
+        or filename.startswith("<")
+        or os.path.realpath(filename).startswith(_LIBRARY_DIRS)
+    )
+
+
+def user_file(filename: str) -> bool:
+    """The user's own code: neither asgifuzz's engine nor a library (asgifuzz's endpoints and demo count)."""
+    return not engine_file(filename) and not library_file(filename)
 
 
 def engine_file(filename: str) -> bool:
@@ -82,6 +106,12 @@ def caller_site(message: object = None, *, depth: int = 2) -> str:
             if outer is None:
                 break
             frame = outer
+    # The first frame of the user's own code, walking outwards: the line to
+    # fix is in the user's middleware, not in the framework it called.
+    mine = frame
+    while mine is not None and not user_file(mine.f_code.co_filename):
+        mine = mine.f_back
+    frame = mine if mine is not None else frame
     return "" if frame is None else frame_site(frame)
 
 
@@ -123,7 +153,28 @@ def exception_text(exc: BaseException) -> str:
 
 
 def exception_site(exc: BaseException) -> str:
-    """'file:line' where ``exc`` was raised (innermost frame)."""
+    """'file:line' of the innermost frame of the user's code that ``exc`` passed through.
+
+    The line to fix is in the user's middleware or endpoint, not in the
+    framework or the standard library where the exception was raised; when
+    no frame of the user's code is on the traceback, the innermost frame.
+    """
+    tb = exc.__traceback__
+    if tb is None:
+        return ""
+    innermost = mine = None
+    while tb is not None:
+        innermost = tb
+        if user_file(tb.tb_frame.f_code.co_filename):
+            mine = tb
+        tb = tb.tb_next
+    chosen = mine or innermost
+    assert chosen is not None
+    return f"{short_path(chosen.tb_frame.f_code.co_filename)}:{chosen.tb_lineno}"
+
+
+def raise_site(exc: BaseException) -> str:
+    """'file:line' where ``exc`` was raised (the innermost frame, library or not)."""
     tb = exc.__traceback__
     if tb is None:
         return ""

@@ -122,3 +122,97 @@ def test_turning_a_check_off_changes_what_is_reported_never_how_the_server_behav
     off = fuzz(upper_case_header, max_examples=50, seed=1, checks=["-header-name-case"])
     assert [f.code for f in on.findings] == ["header-name-case"]
     assert off.findings == []
+
+
+def _error_envelope(*, after_start: bool) -> Any:
+    """An error middleware that logs the exception and answers a JSON 500; ``after_start``: even mid-response."""
+    import logging
+
+    class ErrorEnvelope:
+        def __init__(self, app: Any) -> None:
+            self.app = app
+
+        async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+            if scope["type"] != "http":
+                await self.app(scope, receive, send)
+                return
+            started = False
+
+            async def tracking(message: Any) -> None:
+                nonlocal started
+                started = started or message["type"] == "http.response.start"
+                await send(message)
+
+            try:
+                await self.app(scope, receive, tracking)
+            except Exception:
+                logging.getLogger("error-envelope").exception("request failed")
+                if started and not after_start:
+                    raise
+                await send({"type": "http.response.start", "status": 500, "headers": []})
+                await send({"type": "http.response.body", "body": b'{"error": "internal"}'})
+
+    return ErrorEnvelope
+
+
+def _app_with(middleware: Any) -> Any:
+    from starlette.applications import Starlette
+    from starlette.middleware import Middleware
+    from starlette.requests import Request
+    from starlette.responses import PlainTextResponse
+    from starlette.routing import Route
+
+    async def broken(request: Request) -> PlainTextResponse:
+        raise ValueError("a bug in the route")
+
+    return Starlette(routes=[Route("/broken", broken)], middleware=[Middleware(middleware)])
+
+
+def test_an_error_middleware_that_logs_and_answers_500_is_a_warning_only() -> None:
+    result = fuzz(_app_with(_error_envelope(after_start=False)), max_examples=400, seed=2)
+    assert result.findings
+    assert {f.severity for f in result.findings} == {"warning"}, [(f.code, f.message) for f in result.findings]
+    assert "server-error" in {f.code for f in result.findings}
+    server_error = next(f for f in result.findings if f.code == "server-error")
+    assert "ValueError: a bug in the route" in server_error.message
+
+
+def test_an_error_middleware_that_sends_500_after_the_response_started_is_an_error() -> None:
+    result = fuzz(_app_with(_error_envelope(after_start=True)), max_examples=400, seed=2)
+    errors = {f.code for f in result.findings if f.severity == "error"}
+    assert "duplicate-response-start" in errors, [(f.code, f.message) for f in result.findings]
+
+
+def test_one_middleware_bug_seen_through_many_endpoints_is_one_grouped_report() -> None:
+    from asgifuzz._finding import group_findings
+
+    def raises_when_the_client_leaves(app: Any) -> Any:
+        async def mw(scope: Scope, receive: Receive, send: Send) -> None:
+            async def wrapped() -> Any:
+                message = await receive()
+                if message["type"] == "http.disconnect":
+                    raise RuntimeError("client left")  # the one bug
+                return message
+
+            await app(scope, wrapped, send)
+
+        return mw
+
+    result = fuzz(middleware=[raises_when_the_client_leaves], max_examples=600, seed=4)
+    raw = [f for f in result.findings if f.code == "exception-on-disconnect"]
+    assert len({f.case.target for f in raw if f.case is not None}) >= 2, [(f.code, f.key) for f in result.findings]
+    grouped = [f for f in group_findings(raw)]
+    assert len(grouped) == 1
+    assert len(grouped[0].also) == len(raw) - 1
+    assert grouped[0].where.endswith(f"test_verdicts.py:{inspect.getsourcelines(raises_when_the_client_leaves)[1] + 5}")
+
+
+def test_what_happened_is_generated_from_the_trace_of_the_case() -> None:
+    import apps
+
+    from asgifuzz.report.text import what_happened
+
+    result = fuzz(apps.raises_on_disconnect, max_examples=100, seed=1)
+    sentence = what_happened(result.findings[0])
+    assert "disconnected at t=" in sentence and "the app raised RuntimeError: client went away" in sentence
+    assert "no response had started" in sentence

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from asgifuzz._finding import Finding
-from asgifuzz._frames import chain, exception_site, exception_text, leaves
+from asgifuzz._frames import chain, exception_site, exception_text, leaves, raise_site
 from asgifuzz.checks.invariants import (
     APP_HANG,
     APP_RAISED,
@@ -74,13 +74,10 @@ def app_end_findings(end: AppEnd) -> list[Finding]:
                 continue
             invariant = EXCEPTION_ON_DISCONNECT if end.disconnected else APP_RAISED
             why = "after the client disconnected" if end.disconnected else "while the client was connected"
+            where, raised = exception_site(leaf), raise_site(leaf)
+            detail = f" (raised at {raised})" if raised and raised != where else ""
             found.append(
-                Finding(
-                    invariant,
-                    f"{exception_text(leaf)} escaped the app {why}",
-                    where=exception_site(leaf),
-                    exception=leaf,
-                )
+                Finding(invariant, f"{exception_text(leaf)} escaped the app {why}{detail}", where=where, exception=leaf)
             )
     elif end.kind == "returned":
         if not end.response_complete and not end.disconnected:

@@ -82,6 +82,46 @@ def render_trace(trace: Sequence[TraceEvent], *, limit: int = 60) -> list[str]:
     return lines
 
 
+def what_happened(finding: Finding) -> str:
+    """One sentence, generated from the trace shown: what the client did, the app's end, the response.
+
+    Explanations of invariants are general; this sentence is true of this
+    very case (who left, when, and what was waiting).
+    """
+    sent = chunks = 0
+    left: str | None = None
+    start_status: object = None
+    start_late = False
+    completed = False
+    end = ""
+    for e in finding.trace:
+        if e.actor == "client" and e.kind == "chunk":
+            chunks += 1
+            sent += int(e.detail.split(" ", 1)[0]) if e.detail[:1].isdigit() else 0
+        elif e.actor == "client" and e.kind == "disconnect" and left is None:
+            why = "gave up waiting for the response" if "gave up" in e.detail else "disconnected"
+            left = f"{why} at t={e.time:.3f}"
+        elif e.actor == "app" and e.kind == "send" and e.message:
+            if e.message.get("type") == "http.response.start" and start_status is None:
+                start_status = e.message.get("status")
+                start_late = e.detail == "client gone"
+            if e.message.get("type") == "http.response.body" and not e.message.get("more_body", False):
+                completed = True
+        elif e.actor == "app" and e.kind in ("returned", "raised", "hung") and not end:
+            end = f"the app {'raised ' + e.detail if e.kind == 'raised' else e.kind} at t={e.time:.3f}"
+    case = finding.case
+    total = len(case.body) if case is not None else sent
+    client = f"The client sent {sent} of {total} body byte(s)" + (f" in {chunks} chunk(s)" if chunks > 1 else "")
+    client += f" and {left}" if left else " and waited for the response"
+    if start_status is None:
+        response = "no response had started"
+    elif start_late:
+        response = f"the app answered {start_status} only after the client had left"
+    else:
+        response = f"the response ({start_status}) " + ("completed" if completed else "never completed")
+    return "; ".join(p for p in (client, end or "the app was still running at the end", response) if p) + "."
+
+
 def render_finding(finding: Finding, index: int = 1, *, replay_hint: str | None = None) -> str:
     """One finding: what broke, its severity, the minimal case, why it matters, the trace, the replay."""
     inv = finding.invariant
@@ -99,6 +139,7 @@ def render_finding(finding: Finding, index: int = 1, *, replay_hint: str | None 
             f"    request: {scope.get('method')} {scope.get('path')} body={case.body[:60]!r}"
             + ("..." if len(case.body) > 60 else "")
         )
+        out.append(f"    what happened: {what_happened(finding)}")
         steps = [describe_action(a) for a in case.actions] or ["(no actions: the client sent its request and waited)"]
         out.append(f"    minimal case ({case.message_count} client message(s)):")
         out += [f"      {i + 1}. {s}" for i, s in enumerate(steps)]
