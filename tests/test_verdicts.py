@@ -201,7 +201,7 @@ def test_one_middleware_bug_seen_through_many_endpoints_is_one_grouped_report() 
     result = fuzz(middleware=[raises_when_the_client_leaves], max_examples=600, seed=4)
     raw = [f for f in result.findings if f.code == "exception-on-disconnect"]
     assert len({f.case.target for f in raw if f.case is not None}) >= 2, [(f.code, f.key) for f in result.findings]
-    grouped = [f for f in group_findings(raw)]
+    grouped = group_findings(raw)
     assert len(grouped) == 1
     assert len(grouped[0].also) == len(raw) - 1
     assert grouped[0].where.endswith(f"test_verdicts.py:{inspect.getsourcelines(raises_when_the_client_leaves)[1] + 5}")
