@@ -21,7 +21,7 @@ _CODE_SITE = re.compile(r":\d+$")
 
 __all__ = ("Actor", "Finding", "FindingKey", "RemoteException", "TraceEvent", "group_findings")
 
-Actor = Literal["client", "server", "app", "endpoint", "asgifuzz"]
+Actor = Literal["client", "server", "app", "layer", "endpoint", "asgifuzz"]
 #: Invariant code, target, exception type, location: one distinct finding.
 FindingKey = tuple[str, str, str, str]
 

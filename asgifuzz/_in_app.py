@@ -17,7 +17,7 @@ from typing import Any
 
 from asgifuzz._types import ASGIApp, Receive, Scope, Send
 
-__all__ = ("EndpointSwitch", "install_switch", "via_switch")
+__all__ = ("EndpointSwitch", "LayerTrace", "install_switch", "via_switch")
 
 #: Attribute chains followed from the built stack towards the router.
 _INNER = ("app", "_app")
@@ -43,6 +43,49 @@ class EndpointSwitch:
         return getattr(self.router, name)
 
 
+class LayerTrace:
+    """Records what the layer it wraps receives and sends, into the run's trace.
+
+    Installed between the layers of the app's built stack, so a report
+    shows, per middleware, the messages that layer actually saw: the one
+    that altered a message is visible.  It adds no scheduling point (the
+    wrappers only await what the layer awaits), so runs are unchanged.
+    """
+
+    def __init__(self, app: ASGIApp, depth: int) -> None:
+        self.app = app
+        self.depth = depth
+        self.label = f"{depth}:{type(app).__name__}"
+
+    def _record(self, kind: str, message: Any) -> None:
+        from asgifuzz.server import running
+        from asgifuzz.server.trace import copy_message
+
+        run = running.current()
+        recorder = getattr(run, "recorder", None)
+        if recorder is not None:
+            recorder.record("layer", kind, copy_message(message), self.label)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def traced_receive() -> Any:
+            message = await receive()
+            self._record("receive", message)
+            return message
+
+        async def traced_send(message: Any) -> None:
+            self._record("send", message)
+            await send(message)
+
+        await self.app(scope, traced_receive, traced_send)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.app, name)
+
+
 def install_switch(app: Any) -> tuple[EndpointSwitch | None, str]:
     """Splice a switch in place of ``app.router`` inside its built stack.
 
@@ -56,6 +99,7 @@ def install_switch(app: Any) -> tuple[EndpointSwitch | None, str]:
         # same way now (each middleware constructed once, as Starlette would).
         stack = app.middleware_stack = app.build_middleware_stack()
     node: Any = stack
+    links: list[tuple[Any, str]] = []
     for _ in range(_MAX_DEPTH):
         if node is None:
             break
@@ -66,10 +110,25 @@ def install_switch(app: Any) -> tuple[EndpointSwitch | None, str]:
             if inner is not None and inner is router:
                 switch = EndpointSwitch(router)
                 setattr(node, attr, switch)
+                _trace_layers(links)
                 return switch, ""
-        node = next((getattr(node, a) for a in _INNER if getattr(node, a, None) is not None), None)
+        attr = next((a for a in _INNER if getattr(node, a, None) is not None), "")
+        if attr:
+            links.append((node, attr))
+        node = getattr(node, attr) if attr else None
     name = type(node).__name__ if node is not None else "the stack"
-    return None, f"the router could not be found inside {name} (it keeps its inner app in an attribute asgifuzz does not know)"
+    return (
+        None,
+        f"the router could not be found inside {name} (it keeps its inner app in an attribute asgifuzz does not know)",
+    )
+
+
+def _trace_layers(links: list[tuple[Any, str]]) -> None:
+    """Put a ``LayerTrace`` in front of every layer below the outermost one."""
+    for depth, (parent, attr) in enumerate(links, start=1):
+        inner = getattr(parent, attr)
+        if not isinstance(inner, LayerTrace):
+            setattr(parent, attr, LayerTrace(inner, depth))
 
 
 def via_switch(app: ASGIApp, switch: EndpointSwitch, endpoint: ASGIApp) -> ASGIApp:

@@ -216,3 +216,40 @@ def test_what_happened_is_generated_from_the_trace_of_the_case() -> None:
     sentence = what_happened(result.findings[0])
     assert "disconnected at t=" in sentence and "the app raised RuntimeError: client went away" in sentence
     assert "no response had started" in sentence
+
+
+def test_the_trace_shows_the_layer_that_altered_a_message_and_a_spin_on_disconnect_is_a_hang() -> None:
+    from starlette.applications import Starlette
+    from starlette.middleware import Middleware
+
+    from asgifuzz._finding import group_findings
+    from asgifuzz.report.text import render_trace
+
+    class DisconnectToEmptyRequest:
+        """Turns http.disconnect into an empty complete request (a real class of middleware bug)."""
+
+        def __init__(self, app: Any) -> None:
+            self.app = app
+
+        async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+            if scope["type"] != "http":
+                await self.app(scope, receive, send)
+                return
+
+            async def wrapped() -> Any:
+                message = await receive()
+                if message["type"] == "http.disconnect":
+                    return {"type": "http.request", "body": b"", "more_body": False}
+                return message
+
+            await self.app(scope, wrapped, send)
+
+    app = Starlette(middleware=[Middleware(DisconnectToEmptyRequest)])
+    result = fuzz(app, max_examples=300, seed=1, endpoints=["file", "stream_slow", "polls_disconnect"])
+    hangs = [f for f in result.findings if f.code == "app-hang"]
+    assert hangs, [(f.code, f.message) for f in result.findings]
+    assert "receive() 1000 times after 'http.disconnect' without ever blocking" in hangs[0].message
+    assert len(group_findings(hangs)) == 1
+    lines = "\n".join(render_trace(hangs[0].trace))
+    assert "{'http.disconnect'}" in lines
+    assert "{'http.request', body=b'', more_body=False}  (received by layer" in lines

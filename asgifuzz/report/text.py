@@ -36,6 +36,8 @@ _ARROWS = {
     ("app", "send"): "app     -> server ",
     ("server", "call"): "server  -> app    ",
     ("server", "time"): "clock            ",
+    ("layer", "receive"): "      -> layer   ",
+    ("layer", "send"): "layer   ->       ",
 }
 
 #: What each severity means, under its heading.
@@ -60,6 +62,8 @@ def _event_text(e: TraceEvent) -> str:
     if e.kind == "call":
         return f"app(scope) for {e.detail}"
     what = _short_message(e.message) if e.message else ""
+    if e.actor == "layer":
+        return f"{what}  ({'received' if e.kind == 'receive' else 'sent'} by layer {e.detail})"
     if not what:
         # The app's end event carries its kind as the detail when it returned
         # ("returned"): print it once.
@@ -67,10 +71,34 @@ def _event_text(e: TraceEvent) -> str:
     return f"{what}  ({e.detail})" if e.detail else what
 
 
+def _altered_layers_only(trace: Sequence[TraceEvent]) -> list[TraceEvent]:
+    """The trace without the middleware-layer events that only passed a message on unchanged.
+
+    A layer event is kept when its message differs from the one the
+    neighbouring layer (or the server) handled just before in the same
+    direction: that is where a middleware altered, dropped or made up a
+    message.
+    """
+    out: list[TraceEvent] = []
+    last: dict[str, object] = {}
+    for e in trace:
+        if e.actor == "layer":
+            if last.get(e.kind) == e.message:
+                continue
+            last[e.kind] = e.message
+        elif (e.actor, e.kind) in (("server", "receive"), ("app", "send")):
+            last["receive" if e.actor == "server" else "send"] = e.message
+        out.append(e)
+    return out
+
+
 def render_trace(trace: Sequence[TraceEvent], *, limit: int = 60) -> list[str]:
-    """The message trace, one line per event; long traces keep their first 20 and last events."""
+    """The message trace, one line per event; long traces keep their first 20 and last events.
+
+    Middleware layers show only where they changed a message (``_altered_layers_only``).
+    """
     lines = []
-    events = list(trace)
+    events = _altered_layers_only(trace)
     skipped = max(0, len(events) - limit)
     if skipped:
         events = events[:20] + events[-(limit - 20) :]

@@ -19,13 +19,16 @@ from asgifuzz._case import Case
 from asgifuzz._finding import Finding
 from asgifuzz._frames import caller_site
 from asgifuzz.checks.http import ResponseChecker
-from asgifuzz.checks.invariants import CALL_AFTER_RETURN, RECEIVE_AFTER_DISCONNECT, Invariant
+from asgifuzz.checks.invariants import APP_HANG, CALL_AFTER_RETURN, RECEIVE_AFTER_DISCONNECT, Invariant
 from asgifuzz.server.http_receive import RECEIVERS
 from asgifuzz.server.profiles import ServerProfile
 from asgifuzz.server.signals import ClientDisconnected, ServerRejectedMessage
 from asgifuzz.server.trace import Recorder, copy_message
 
-__all__ = ("ClientView", "HTTPConnection")
+__all__ = ("SPIN_RECEIVES", "ClientView", "HTTPConnection")
+
+#: receive() calls answered with http.disconnect before a loop over them counts as spinning.
+SPIN_RECEIVES = 1000
 
 
 @dataclass(slots=True)
@@ -117,6 +120,8 @@ class HTTPConnection:
         self.request_given = False
         #: Where the app waits in receive() after the end of the request, if it does.
         self.waits_after_request: str | None = None
+        #: ``http.disconnect`` events handed out (uvicorn repeats it on every call).
+        self.disconnects_given = 0
         #: Scheduler yields each send() takes (flow control), from ``Latency``.
         self.latency = 0
         #: Set by the driver once the app call has ended.
@@ -187,6 +192,9 @@ class HTTPConnection:
                 if event is not None:
                     if event["type"] == "http.disconnect":
                         self.disconnect_given = True
+                        self.disconnects_given += 1
+                        if self.disconnects_given > SPIN_RECEIVES:
+                            await self._spinning_on_disconnect()
                     elif not event.get("more_body", False):
                         self.request_given = True
                     self.recorder.record("server", "receive", dict(event))
@@ -199,6 +207,24 @@ class HTTPConnection:
         finally:
             if waiting_after_request:
                 self.waits_after_request = None
+
+    async def _spinning_on_disconnect(self) -> None:
+        """The app asks for more after the disconnect, forever, without ever blocking.
+
+        uvicorn answers each call at once without awaiting anything, so such a
+        loop never yields: it blocks the server's event loop.  Here the call
+        blocks for good instead, so the run can end and report it.
+        """
+        import anyio
+
+        if self.disconnects_given == SPIN_RECEIVES + 1:
+            self.find(
+                APP_HANG,
+                f"the app called receive() {SPIN_RECEIVES} times after 'http.disconnect' without ever blocking: "
+                "under uvicorn, which answers each call at once, this loop never yields and blocks the event loop",
+                caller_site(depth=3),
+            )
+        await anyio.sleep_forever()
 
     # --------------------------------------------------------------- send
 
