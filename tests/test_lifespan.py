@@ -15,6 +15,7 @@ from asgifuzz._search import search
 from asgifuzz._targets import lifespan_targets
 from asgifuzz._types import ASGIApp
 from asgifuzz.server.driver import run_case
+from asgifuzz.server.lifespan_driver import LifespanView
 
 BACKENDS: list[Backend] = ["asyncio", "trio"]
 SCRIPT = (LsStartup(), LsRequest(), LsShutdown())
@@ -67,11 +68,12 @@ def test_correct_apps_clean(backend: Backend) -> None:
     app = _starlette_lifespan()
     outcome = run_case(app, _case(backend))
     assert outcome.findings == []
+    assert isinstance(outcome.response, LifespanView)
     assert (outcome.response.startup, outcome.response.shutdown, outcome.response.state_keys) == (
         "complete",
         "complete",
         ("db",),
-    )  # type: ignore[attr-defined]
+    )
     [target] = lifespan_targets(app)
     assert target.bare is not None
     assert target.run(_case(backend, differential=True), Settings())[1] == []
