@@ -23,6 +23,9 @@ __all__ = (
     "Chunk",
     "Disconnect",
     "Latency",
+    "LsRequest",
+    "LsShutdown",
+    "LsStartup",
     "Run",
     "WsBytes",
     "WsClose",
@@ -94,7 +97,32 @@ class WsClose:
     reason: str = ""
 
 
-Action = Chunk | Disconnect | Run | Advance | Latency | WsText | WsBytes | WsClose
+# -- lifespan server actions (a lifespan case has no body: the server is the
+# only other party; ``server.lifespan_driver`` plays them).
+
+
+@dataclass(frozen=True, slots=True)
+class LsStartup:
+    """The server sends ``lifespan.startup`` (once; a real server always starts first)."""
+
+
+@dataclass(frozen=True, slots=True)
+class LsRequest:
+    """The server serves one ``GET /`` request with a copy of the lifespan state (after startup)."""
+
+
+@dataclass(frozen=True, slots=True)
+class LsShutdown:
+    """The server sends ``lifespan.shutdown`` (once, only after a completed startup)."""
+
+
+Action = Chunk | Disconnect | Run | Advance | Latency | WsText | WsBytes | WsClose | LsStartup | LsRequest | LsShutdown
+
+_LS_OPS: dict[str, Action] = {
+    "lifespan-startup": LsStartup(),
+    "lifespan-request": LsRequest(),
+    "lifespan-shutdown": LsShutdown(),
+}
 
 
 def action_to_json(action: Action) -> dict[str, Any]:
@@ -108,6 +136,10 @@ def action_to_json(action: Action) -> dict[str, Any]:
         return {"op": "advance", "seconds": action.seconds}
     if isinstance(action, WsText | WsBytes | WsClose):
         return _ws_action_to_json(action)
+    for op, ls_action in _LS_OPS.items():
+        if action == ls_action:
+            return {"op": op}
+    assert isinstance(action, Latency)
     return {"op": "latency", "checkpoints": action.checkpoints}
 
 
@@ -162,6 +194,8 @@ def action_from_json(obj: object, where: str) -> Action:
         return Latency(_int(obj, "checkpoints", where))
     if op in ("ws-text", "ws-bytes", "ws-close"):
         return _ws_action_from_json(obj, op, where)
+    if isinstance(op, str) and op in _LS_OPS:
+        return _LS_OPS[op]
     raise CorpusError(f"{where}/op: unknown action {op!r}")
 
 
@@ -183,6 +217,12 @@ def describe_action(action: Action) -> str:
     if isinstance(action, WsClose):
         code = "no code" if action.code is None else f"code {action.code}"
         return f"client sends close frame ({code}" + (f", reason {action.reason!r})" if action.reason else ")")
+    if isinstance(action, LsStartup):
+        return "server sends lifespan.startup"
+    if isinstance(action, LsRequest):
+        return "server serves GET / with the lifespan state"
+    if isinstance(action, LsShutdown):
+        return "server sends lifespan.shutdown"
     return f"server send latency becomes {action.checkpoints} step(s)"
 
 
@@ -256,8 +296,12 @@ def scope_from_json(obj: object, where: str) -> dict[str, Any]:
     if not isinstance(obj, dict):
         raise CorpusError(f"{where}: expected an object")
     scope = dict(obj)
-    # A websocket scope has no method (www.rst 'WebSocket Connection Scope').
-    required = ("type", "path") if scope.get("type") == "websocket" else ("type", "method", "path")
+    # A websocket scope has no method (www.rst 'WebSocket Connection Scope'), a lifespan scope no path.
+    required: tuple[str, ...] = ("type", "method", "path")
+    if scope.get("type") == "websocket":
+        required = ("type", "path")
+    elif scope.get("type") == "lifespan":
+        required = ("type",)
     for key in required:
         if not isinstance(scope.get(key), str):
             raise CorpusError(f"{where}/{key}: expected a string, got {scope.get(key)!r}")
@@ -280,7 +324,8 @@ def scope_from_json(obj: object, where: str) -> dict[str, Any]:
                 bytes_from_json(pair[1], f"{where}/headers/{i}/1"),
             )
         )
-    scope["headers"] = parsed
+    if parsed or "headers" in obj or scope.get("type") != "lifespan":
+        scope["headers"] = parsed
     for key in ("client", "server"):
         if isinstance(scope.get(key), list):
             scope[key] = tuple(scope[key])

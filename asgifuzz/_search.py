@@ -185,7 +185,7 @@ class Search:
     ) -> None:
         from hypothesis import strategies as st
 
-        from asgifuzz.strategies import http_scopes, middleware_stacks, websocket_scopes
+        from asgifuzz.strategies import http_scopes, lifespan_scopes, middleware_stacks, websocket_scopes
 
         self.targets = list(targets)
         self.settings = settings
@@ -203,6 +203,8 @@ class Search:
         self._scopes = {
             t.id: http_scopes(t.methods, path=t.path, max_body=settings.max_body, extra_headers=t.extra_headers)
             if t.protocol == "http"
+            else lifespan_scopes()
+            if t.protocol == "lifespan"
             else websocket_scopes(path=t.path, extra_headers=t.extra_headers)
             for t in self.targets
         }
@@ -355,6 +357,10 @@ class Search:
             from asgifuzz.strategies._websocket import WebSocketDrawSource
 
             source = WebSocketDrawSource(data, coarse=differential, max_actions=self.settings.max_actions, stats=stats)
+        elif target.protocol == "lifespan":
+            from asgifuzz.strategies._lifespan import LifespanDrawSource
+
+            source = LifespanDrawSource(data, coarse=differential, max_actions=self.settings.max_actions, stats=stats)
         outcome, findings = target.run(case, self.settings, source)
         stats.examples += 1
         stats.steps += len(outcome.case.actions)

@@ -53,7 +53,7 @@ class Target:
     max_depth: int = 6
     endpoint: str = ""
     #: The scope type its cases use ("websocket" targets draw websocket cases).
-    protocol: Literal["http", "websocket"] = "http"
+    protocol: Literal["http", "websocket", "lifespan"] = "http"
     _built: dict[tuple[int, ...], ASGIApp] = field(default_factory=dict, compare=False, repr=False)
 
     def build(self, stack: Sequence[int]) -> ASGIApp:
@@ -85,7 +85,6 @@ class Target:
         The transparency comparison runs only when the stack run broke no
         reported invariant: those findings come first.
         """
-        from asgifuzz.checks.transparency import compare_outcomes
         from asgifuzz.server.driver import run_case
 
         app = self.build(case.stack) if self.compose else self.app
@@ -95,17 +94,34 @@ class Target:
         findings = [_blame_the_disconnect_only_if_it_caused(f, app, outcome, settings) for f in findings]
         if not outcome.findings and not self.instrumented:
             findings += [f for f in _server_error(outcome, logged.exception) if settings.reports(f.code)]
+        if self.protocol == "lifespan" and findings and all(f.invariant.group == "lifecycle" for f in findings):
+            # A stack that swallowed a failed startup makes the app look as if it returned or raised
+            # after completing: the stack is the root cause, reported first.
+            if self.bare is not None and outcome.case.differential:
+                return outcome, self._compare(outcome, settings) + findings
         if findings or self.bare is None or not outcome.case.differential:
             return outcome, findings
+        return outcome, self._compare(outcome, settings)
+
+    def _compare(self, outcome: Outcome, settings: Settings) -> list[Finding]:
+        """The transparency findings: ``outcome`` against the same case on the bare app."""
+        from asgifuzz.checks.transparency import compare_outcomes
+        from asgifuzz.server.driver import run_case
+
+        assert self.bare is not None
         bare_case = replace(outcome.case, stack=())
         bare = run_case(self.bare, bare_case, settings)
         if self.protocol == "websocket":
             from asgifuzz.checks.websocket import compare_websocket_outcomes
 
             compared = compare_websocket_outcomes(outcome, bare)
+        elif self.protocol == "lifespan":
+            from asgifuzz.checks.lifespan import compare_lifespan_outcomes
+
+            compared = compare_lifespan_outcomes(outcome, bare, requests=self.instrumented)
         else:
             compared = compare_outcomes(outcome, bare, instrumented=self.instrumented, sse=self.sse)
-        return outcome, [f for f in compared if settings.reports(f.code)]
+        return [f for f in compared if settings.reports(f.code)]
 
 
 class _LoggedError(logging.Handler):
@@ -196,6 +212,29 @@ def without_user_middleware(app: Any) -> ASGIApp:
     # Old Starlette builds the stack eagerly, new Starlette lazily: build it now.
     bare.middleware_stack = bare.build_middleware_stack()
     return bare  # type: ignore[no-any-return]
+
+
+def lifespan_targets(app: Any = None, *, middleware: Sequence[Any] | None = None) -> list[Target]:
+    """Lifespan targets: the app against itself without its user middleware, or a stack in front of
+    each lifespan endpoint (``endpoints_lifespan``) against the bare endpoint."""
+    if middleware is not None:
+        from asgifuzz.endpoints_lifespan import LIFESPAN_ENDPOINTS
+
+        label = stack_label(middleware)
+        return [
+            Target(
+                id=f"{label} -> {name} (lifespan)",
+                app=_build_stack(middleware, endpoint),
+                bare=endpoint,
+                instrumented=True,
+                protocol="lifespan",
+            )
+            for name, endpoint in LIFESPAN_ENDPOINTS.items()
+        ]
+    check_asgi_app(app)
+    starlette = _is_starlette(app)
+    bare = without_user_middleware(app) if starlette and getattr(app, "user_middleware", None) else None
+    return [Target(id="lifespan", app=app if starlette else as_asgi3(app), bare=bare, protocol="lifespan")]
 
 
 def _build_stack(items: Sequence[Any], inner: ASGIApp) -> ASGIApp:

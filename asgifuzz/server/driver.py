@@ -292,6 +292,10 @@ def _driver_class(case: Case) -> type[Driver]:
         from asgifuzz.server.websocket import WebSocketDriver
 
         return WebSocketDriver
+    if case.scope.get("type") == "lifespan":
+        from asgifuzz.server.lifespan_driver import LifespanDriver
+
+        return LifespanDriver
     return Driver
 
 
