@@ -366,7 +366,7 @@ def case_from_json(doc: dict[str, Any], where: str = "") -> Case:
         raise CorpusError(f"{where}/actions: expected a list, got {type(raw_actions).__name__}")
     backend = doc.get("backend")
     if backend not in ("asyncio", "trio"):
-        raise CorpusError(f"{where}/backend: expected \"asyncio\" or \"trio\", got {backend!r}")
+        raise CorpusError(f'{where}/backend: expected "asyncio" or "trio", got {backend!r}')
     profile = doc.get("profile")
     if not isinstance(profile, str):
         raise CorpusError(f"{where}/profile: expected a string, got {profile!r}")

@@ -77,9 +77,7 @@ class Target:
     def label(self, stack: Sequence[int]) -> str:
         return stack_label([self.compose[i] for i in stack])
 
-    def run(
-        self, case: Case, settings: Settings, source: ActionSource | None = None
-    ) -> tuple[Outcome, list[Finding]]:
+    def run(self, case: Case, settings: Settings, source: ActionSource | None = None) -> tuple[Outcome, list[Finding]]:
         """Run ``case`` on this target; the reported findings include the transparency check.
 
         The transparency comparison runs only when the stack run broke no
@@ -94,11 +92,13 @@ class Target:
         findings = [_blame_the_disconnect_only_if_it_caused(f, app, outcome, settings) for f in findings]
         if not outcome.findings and not self.instrumented:
             findings += [f for f in _server_error(outcome, logged.exception) if settings.reports(f.code)]
-        if self.protocol == "lifespan" and findings and all(f.invariant.group == "lifecycle" for f in findings):
-            # A stack that swallowed a failed startup makes the app look as if it returned or raised
-            # after completing: the stack is the root cause, reported first.
-            if self.bare is not None and outcome.case.differential:
-                return outcome, self._compare(outcome, settings) + findings
+        # A stack that swallowed a failed startup makes the app look as if it returned or raised
+        # after completing: the stack is the root cause, reported first.
+        lifespan_symptoms = (
+            self.protocol == "lifespan" and findings and all(f.invariant.group == "lifecycle" for f in findings)
+        )
+        if lifespan_symptoms and self.bare is not None and outcome.case.differential:
+            return outcome, self._compare(outcome, settings) + findings
         if findings or self.bare is None or not outcome.case.differential:
             return outcome, findings
         return outcome, self._compare(outcome, settings)
@@ -165,7 +165,9 @@ def _server_error(outcome: Outcome, logged: BaseException | None) -> list[Findin
     return [finding]
 
 
-def _blame_the_disconnect_only_if_it_caused(finding: Finding, app: ASGIApp, outcome: Outcome, settings: Settings) -> Finding:
+def _blame_the_disconnect_only_if_it_caused(
+    finding: Finding, app: ASGIApp, outcome: Outcome, settings: Settings
+) -> Finding:
     """``exception-on-disconnect`` only when the disconnect caused the exception (a counterfactual).
 
     The same case is run again with the client staying (every ``Disconnect``

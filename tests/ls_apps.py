@@ -116,3 +116,11 @@ def passthrough(app: ASGIApp) -> ASGIApp:
         await app(dict(scope), receive, send)
 
     return mw
+
+
+async def replies_before_the_event(scope: Scope, receive: Receive, send: Send) -> None:
+    """lifespan-reply-before-event: answers the startup before it was asked (uvicorn does not check)."""
+    await send({"type": "lifespan.startup.complete"})
+    await receive()  # lifespan.startup
+    await receive()  # lifespan.shutdown
+    await send({"type": "lifespan.shutdown.complete"})

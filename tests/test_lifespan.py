@@ -32,19 +32,21 @@ def _case(backend: Backend = "asyncio", differential: bool = False) -> Case:
     )
 
 
+#: One broken app per lifespan invariant (tests/test_oracles.py counts them).
+LIFESPAN_CASES: dict[str, ASGIApp] = {
+    "lifespan-reply-order": A.double_startup_reply,
+    "lifespan-unknown-message-type": A.typo_type,
+    "lifespan-invalid-message": A.failed_message_not_str,
+    "lifespan-reply-timeout": A.hangs_in_startup,
+    "lifespan-silent-return": A.returns_after_startup,
+    "lifespan-raised": A.raises_after_startup,
+    "lifespan-reply-before-event": A.replies_before_the_event,
+}
+
+
 @pytest.mark.parametrize("backend", BACKENDS)
-@pytest.mark.parametrize(
-    ("app", "code"),
-    [
-        (A.double_startup_reply, "lifespan-reply-order"),
-        (A.typo_type, "lifespan-unknown-message-type"),
-        (A.failed_message_not_str, "lifespan-invalid-message"),
-        (A.hangs_in_startup, "lifespan-reply-timeout"),
-        (A.returns_after_startup, "lifespan-silent-return"),
-        (A.raises_after_startup, "lifespan-raised"),
-    ],
-)
-def test_broken_app_found(app: ASGIApp, code: str, backend: Backend) -> None:
+@pytest.mark.parametrize(("code", "app"), sorted(LIFESPAN_CASES.items()))
+def test_broken_app_found(code: str, app: ASGIApp, backend: Backend) -> None:
     outcome = run_case(app, _case(backend))
     assert [f.code for f in outcome.findings] == [code]
 

@@ -6,6 +6,7 @@ from typing import Any
 
 import apps
 import pytest
+from test_lifespan import LIFESPAN_CASES
 from test_websocket import WEBSOCKET_CASES
 
 from asgifuzz import INVARIANTS, fuzz, replay
@@ -52,6 +53,8 @@ def test_every_invariant_has_a_broken_app() -> None:
     supervised = {"event-loop-blocked", "process-exited"}
     covered = set(PROTOCOL_CASES) | set(TRANSPARENCY_CASES) | {"call-after-return"} | supervised
     covered |= set(WEBSOCKET_CASES) | {"websocket-conversation-altered"}  # tests/test_websocket.py
+    covered |= set(LIFESPAN_CASES) | {"lifespan-outcome-altered"}  # tests/test_lifespan.py
+    covered |= {"server-error"}  # tests/test_verdicts.py: an error middleware that logs and answers 500
     assert covered == set(INVARIANTS)
 
 

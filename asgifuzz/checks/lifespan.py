@@ -81,7 +81,7 @@ def compare_lifespan_outcomes(stack: Any, bare: Any, *, requests: bool = True) -
     text = ""
     served = ("complete", "returned")
     if s.startup != b.startup:
-        if b.startup in ("failed", "raised", "hung") and s.startup in served + ("unsupported",):
+        if b.startup in ("failed", "raised", "hung") and s.startup in (*served, "unsupported"):
             text = (
                 f"the app's startup {_startup_words(b.startup)}, but behind the stack it {_startup_words(s.startup)}: "
                 "the failure was swallowed and the server would serve requests without the app's startup "

@@ -1,62 +1,42 @@
-"""The invariants: every rule asgifuzz checks, as data, in one registry.
-
-An *invariant* is a rule (this file); a *check* detects it (``checks/http.py``
-for what the app sends, ``checks/lifecycle.py`` for how the app call ends,
-``checks/transparency.py`` for the stack against the bare app, and the
-supervisor for blocked loops and dead processes); a *finding* is one
-observation of a broken invariant (``asgifuzz.Finding``).
-
-To add an invariant: one ``_define`` below (its ``code`` is stable forever:
-corpus files, ``--checks`` and every report use it), then the check that
-detects it in the module of its concern.
-
-Severity is honest (see the README): ``error`` when a real server rejects
-the message, a client gets a wrong, incomplete or no response, work or data
-is lost, or the process crashes, hangs or leaks; ``warning`` for the letter
-of the spec that the major servers tolerate, or a debatable design choice.
-"""
+"""HTTP and cross-protocol invariants: protocol, lifecycle, transparency."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Final, Literal
+from asgifuzz.checks.invariants._registry import define as _define
 
-__all__ = ("INVARIANTS", "Group", "Invariant", "Protocol", "Severity")
-
-Group = Literal["protocol", "lifecycle", "transparency"]
-Severity = Literal["error", "warning"]
-Protocol = Literal["http", "websocket", "lifespan", "any"]
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Invariant:
-    #: Stable kebab-case identifier (corpus files, ``--checks``, reports).
-    code: str
-    group: Group
-    severity: Severity
-    #: One line: what went wrong.
-    title: str
-    #: A plain paragraph: the rule, and why a real server or client suffers.
-    explanation: str
-    #: Where the rule comes from (spec section, server behaviour, issue).
-    source: str
-    protocol: Protocol = "http"
-
-    def __repr__(self) -> str:
-        return f"<invariant {self.code}>"
-
-
-#: Every invariant by code, in the order ``asgifuzz checks`` lists them.
-INVARIANTS: Final[dict[str, Invariant]] = {}
-
-
-def _define(**fields: object) -> Invariant:
-    invariant = Invariant(**fields)  # type: ignore[arg-type]
-    if invariant.code in INVARIANTS:
-        raise RuntimeError(f"invariant {invariant.code!r} is defined twice")
-    INVARIANTS[invariant.code] = invariant
-    return invariant
-
+__all__ = (
+    "APP_HANG",
+    "APP_RAISED",
+    "BACKGROUND_TASK_BEFORE_RESPONSE",
+    "BACKGROUND_TASK_LOST",
+    "BODY_BEFORE_RESPONSE_START",
+    "BODY_FORBIDDEN",
+    "CALL_AFTER_RETURN",
+    "CONTENT_LENGTH_MISMATCH",
+    "DISCONNECT_HIDDEN",
+    "DUPLICATE_RESPONSE_START",
+    "EVENT_LOOP_BLOCKED",
+    "EXCEPTION_ON_DISCONNECT",
+    "EXCEPTION_SWALLOWED",
+    "EXTENSION_MISUSE",
+    "HEADER_NAME_CASE",
+    "INVALID_BODY",
+    "INVALID_HEADERS",
+    "INVALID_MESSAGE",
+    "INVALID_STATUS",
+    "MESSAGE_AFTER_RESPONSE_COMPLETE",
+    "PROCESS_EXITED",
+    "RECEIVE_AFTER_DISCONNECT",
+    "REQUEST_BODY_ALTERED",
+    "REQUEST_DEADLOCK",
+    "RESPONSE_INCOMPLETE",
+    "RESPONSE_LOST_BEHIND_STACK",
+    "RETURNED_NON_NONE",
+    "SERVER_ERROR",
+    "STREAM_BUFFERED",
+    "TASK_LEAK",
+    "UNKNOWN_MESSAGE_TYPE",
+)
 
 # ------------------------------------------------------------ protocol
 
@@ -423,281 +403,4 @@ RESPONSE_LOST_BEHIND_STACK = _define(
     explanation="The same interaction gave the client a complete response from the "
     "bare endpoint, and an incomplete or missing one through the stack.",
     source="www.rst 'Response Body'",
-)
-
-# ------------------------------------------------------------ websocket
-# What a websocket app sends (checks/websocket.py, spec/websocket.py), how
-# its call ends, and a stack against the bare websocket endpoint.
-
-WEBSOCKET_UNKNOWN_MESSAGE_TYPE = _define(
-    code="websocket-unknown-message-type",
-    group="protocol",
-    severity="error",
-    title="the app sent a message type a websocket server does not accept",
-    explanation="A websocket app may send only 'websocket.accept', 'websocket.send' and "
-    "'websocket.close', plus 'websocket.http.response.start/body' when the server "
-    "advertised the 'websocket.http.response' extension. An HTTP message "
-    "('http.response.start') on a websocket scope is the typical cause: a middleware "
-    "written for HTTP. uvicorn raises RuntimeError, hypercorn UnexpectedMessageError.",
-    source="asgi.rst 'Error Handling'; extensions.rst 'Websocket Denial Response' (GEN-MSG-TYPE-ALLOWED)",
-    protocol="websocket",
-)
-
-WEBSOCKET_SEND_BEFORE_ACCEPT = _define(
-    code="websocket-send-before-accept",
-    group="protocol",
-    severity="error",
-    title="a websocket message was sent before the handshake was answered",
-    explanation="The first message must be 'websocket.accept', 'websocket.close' (reject, "
-    "HTTP 403) or an advertised denial response. uvicorn raises RuntimeError "
-    "('Expected ASGI message websocket.accept...'), hypercorn UnexpectedMessageError, "
-    "daphne ValueError.",
-    source="www.rst 'Connect - receive event' (WS-HANDSHAKE-FIRST)",
-    protocol="websocket",
-)
-
-WEBSOCKET_DUPLICATE_ACCEPT = _define(
-    code="websocket-duplicate-accept",
-    group="protocol",
-    severity="error",
-    title="'websocket.accept' was sent twice",
-    explanation="A connection is accepted once. uvicorn raises RuntimeError (expected "
-    "send or close), hypercorn UnexpectedMessageError; in daphne a second accept crashes.",
-    source="www.rst 'Accept - send event' (WS-ACCEPT-ONCE)",
-    protocol="websocket",
-)
-
-WEBSOCKET_MESSAGE_AFTER_CLOSE = _define(
-    code="websocket-message-after-close",
-    group="protocol",
-    severity="error",
-    title="a message was sent after the app closed the websocket",
-    explanation="After 'websocket.close' (or a finished denial response) the app sends "
-    "nothing more. uvicorn raises RuntimeError ('Unexpected ASGI message ... after "
-    "sending websocket.close'), hypercorn UnexpectedMessageError for a send (it "
-    "tolerates a second close). A send after the *client* closed is not this: the "
-    "server drops it or raises its disconnect OSError.",
-    source="www.rst 'Close - send event' (WS-NO-SEND-AFTER-CLOSE)",
-    protocol="websocket",
-)
-
-WEBSOCKET_DENIAL_ORDER = _define(
-    code="websocket-denial-order",
-    group="protocol",
-    severity="error",
-    title="the websocket denial response was sent out of order",
-    explanation="A denial response is one 'websocket.http.response.start' before any "
-    "accept or close, then bodies until more_body=False, and nothing else. uvicorn "
-    "raises RuntimeError for any other order.",
-    source="extensions.rst 'Websocket Denial Response' (WS-DENIAL-SEQUENCE)",
-    protocol="websocket",
-)
-
-WEBSOCKET_INVALID_MESSAGE = _define(
-    code="websocket-invalid-message",
-    group="protocol",
-    severity="error",
-    title="a websocket message has fields of the wrong type or shape",
-    explanation="'websocket.send' carries exactly one of bytes (bytes) and text (a str "
-    "that encodes as UTF-8); 'websocket.accept' has a str or None subprotocol and "
-    "headers of [bytes, bytes] pairs without 'sec-websocket-protocol'; a denial "
-    "start has an int status 100-599 and valid headers, its bodies bytes. hypercorn "
-    "raises TypeError, daphne ValueError, wsproto and websockets UnicodeEncodeError.",
-    source="www.rst 'Send/Accept - send event', extensions.rst (WS-SEND-PAYLOAD, WS-SEND-TEXT-UTF8, "
-    "WS-ACCEPT-SHAPE, WS-DENIAL-SHAPE)",
-    protocol="websocket",
-)
-
-WEBSOCKET_INVALID_CLOSE = _define(
-    code="websocket-invalid-close",
-    group="protocol",
-    severity="error",
-    title="'websocket.close' has a code or reason that cannot be sent",
-    explanation="code is an int and, after accept, one a close frame may carry: "
-    "1000-1003, 1007-1014 or 3000-4999 (1005, 1006 and 1015 are reserved for "
-    "reporting, never sent); reason is a str of at most 123 UTF-8 bytes. websockets "
-    "(uvicorn's default) raises ProtocolError; wsproto (hypercorn) silently rewrites "
-    "1005/1006/1015 to 1000. Echoing a received 1005/1006 back is the classic cause.",
-    source="www.rst 'Close - send event'; RFC 6455 sections 5.5 and 7.4 (WS-CLOSE-SHAPE, "
-    "WS-CLOSE-CODE-VALID, WS-CLOSE-REASON-LENGTH)",
-    protocol="websocket",
-)
-
-WEBSOCKET_SUBPROTOCOL_NOT_OFFERED = _define(
-    code="websocket-subprotocol-not-offered",
-    group="protocol",
-    severity="error",
-    title="the app accepted a subprotocol the client did not offer",
-    explanation="The accepted subprotocol must be one of scope['subprotocols']. hypercorn "
-    "and uvicorn's wsproto implementation raise; uvicorn's websockets implementations "
-    "send it anyway and the client fails the handshake.",
-    source="RFC 6455 section 4.2.2 (WS-ACCEPT-SUBPROTOCOL-OFFERED)",
-    protocol="websocket",
-)
-
-WEBSOCKET_HANDSHAKE_INCOMPLETE = _define(
-    code="websocket-handshake-incomplete",
-    group="lifecycle",
-    severity="error",
-    title="the app returned without answering the websocket handshake",
-    explanation="The app returned before accepting, closing or finishing a denial "
-    "response while the client waited. uvicorn logs 'ASGI callable returned without "
-    "completing handshake' and answers HTTP 500, hypercorn answers 500, daphne "
-    "leaves the client hanging until its connect timeout. A middleware that drops "
-    "non-HTTP scopes ('if scope[\"type\"] != \"http\": return') does exactly this.",
-    source="www.rst 'Connect - receive event' (WS-HANDSHAKE-BEFORE-RETURN)",
-    protocol="websocket",
-)
-
-WEBSOCKET_NOT_CLOSED = _define(
-    code="websocket-not-closed",
-    group="lifecycle",
-    severity="warning",
-    title="the app returned with the websocket still open",
-    explanation="After accepting, the app returned without sending 'websocket.close' and "
-    "without the client having closed. uvicorn drops the TCP connection without a "
-    "close frame (the client sees 1006, abnormal closure), hypercorn closes with 1011 "
-    "(internal error), daphne leaves the socket open. A warning: the spec says should.",
-    source="www.rst 'WebSocket' (WS-CLOSE-BEFORE-RETURN)",
-    protocol="websocket",
-)
-
-WEBSOCKET_RECEIVE_AFTER_DISCONNECT = _define(
-    code="websocket-receive-after-disconnect",
-    group="lifecycle",
-    severity="error",
-    title="receive() was called again after 'websocket.disconnect'",
-    explanation="hypercorn, daphne and uvicorn (sansio and wsproto implementations, after "
-    "an abnormal closure) deliver one 'websocket.disconnect' and then block "
-    "receive() forever, so an app that asks again hangs there holding its task "
-    "and connection slot.",
-    source="asgi-invariants WS-NO-RECEIVE-AFTER-DISCONNECT (uvicorn, hypercorn, daphne queues)",
-    protocol="websocket",
-)
-
-WEBSOCKET_CONVERSATION_ALTERED = _define(
-    code="websocket-conversation-altered",
-    group="transparency",
-    severity="error",
-    title="the websocket conversation differs behind the middleware stack",
-    explanation="The same client had a different conversation with the same endpoint "
-    "behind the stack than with the bare endpoint: the handshake ended differently "
-    "(accepted, rejected, subprotocol), frames were lost, altered, duplicated or "
-    "reordered in either direction, or the close code changed.",
-    source="www.rst 'WebSocket' (MW transparency for websocket scopes)",
-    protocol="websocket",
-)
-
-# ------------------------------------------------------------ lifespan
-# Sources: ASGI lifespan.rst; uvicorn 0.x ``lifespan/on.py`` (``send`` asserts
-# the order, ``main`` classifies exceptions, startup.failed exits with code 3);
-# hypercorn ``lifespan.py`` (60 s timeouts, ``LifespanFailureError``);
-# asgi-invariants LS-* and 7.5.
-
-LIFESPAN_UNKNOWN_MESSAGE_TYPE = _define(
-    code="lifespan-unknown-message-type",
-    group="protocol",
-    severity="error",
-    title="the app sent a message a lifespan server does not accept",
-    explanation="A lifespan app may send only 'lifespan.startup.complete|failed' and "
-    "'lifespan.shutdown.complete|failed'. uvicorn asserts on any other type (the assertion "
-    "raises into the app; after startup the server records an error and skips the shutdown, "
-    "so the app's cleanup never runs); hypercorn raises for unknown types. A non-lifespan "
-    "message before the startup reply is how HTTP-only apps say they do not support lifespan "
-    "and is not reported.",
-    source="lifespan.rst; uvicorn LifespanOn.send (assert message['type'] in ...)",
-    protocol="lifespan",
-)
-
-LIFESPAN_REPLY_ORDER = _define(
-    code="lifespan-reply-order",
-    group="protocol",
-    severity="error",
-    title="a lifespan reply came twice, or the shutdown was answered before the startup",
-    explanation="After 'lifespan.startup' the app sends exactly one of startup.complete and "
-    "startup.failed, and after 'lifespan.shutdown' exactly one of shutdown.complete and "
-    "shutdown.failed, never before its startup reply. uvicorn's send asserts each transition "
-    "(an AssertionError raises into the app; after startup the shutdown is skipped).",
-    source="lifespan.rst; uvicorn LifespanOn.send (STATE_TRANSITION_ERROR); asgi-invariants LS-STARTUP-REPLY, "
-    "LS-SHUTDOWN-REPLY",
-    protocol="lifespan",
-)
-
-LIFESPAN_REPLY_BEFORE_EVENT = _define(
-    code="lifespan-reply-before-event",
-    group="protocol",
-    severity="warning",
-    title="the app answered a lifespan event it had not received",
-    explanation="The app sent a startup reply before receiving 'lifespan.startup', or a "
-    "shutdown reply before receiving 'lifespan.shutdown'. uvicorn and hypercorn accept it "
-    "(so a warning), but a shutdown answered early means the server stops without waiting "
-    "for the app's cleanup.",
-    source="lifespan.rst (spec-derived; uvicorn does not check, asgi-invariants LS-SHUTDOWN-REPLY traps)",
-    protocol="lifespan",
-)
-
-LIFESPAN_INVALID_MESSAGE = _define(
-    code="lifespan-invalid-message",
-    group="protocol",
-    severity="warning",
-    title="a lifespan '*.failed' message has a 'message' that is not a str",
-    explanation="The 'message' of 'lifespan.startup.failed' and 'lifespan.shutdown.failed' "
-    "is optional and a str. uvicorn logs it and hypercorn puts it in LifespanFailureError, "
-    "so another type only garbles the log line the operator reads.",
-    source="lifespan.rst 'Startup Failed', 'Shutdown Failed' (LS-FAILED-MESSAGE)",
-    protocol="lifespan",
-)
-
-LIFESPAN_REPLY_TIMEOUT = _define(
-    code="lifespan-reply-timeout",
-    group="lifecycle",
-    severity="error",
-    title="the app never answered a lifespan event",
-    explanation="The app received 'lifespan.startup' or 'lifespan.shutdown' and neither "
-    "answered nor returned within hypercorn's 60 s timeout (virtual time). hypercorn "
-    "raises LifespanTimeoutError and does not start (or stops without cleanup); uvicorn "
-    "waits forever, so the server never serves a request or never exits.",
-    source="hypercorn startup_timeout/shutdown_timeout; uvicorn LifespanOn.startup (LS-REPLY-DEADLINE)",
-    protocol="lifespan",
-)
-
-LIFESPAN_SILENT_RETURN = _define(
-    code="lifespan-silent-return",
-    group="lifecycle",
-    severity="warning",
-    title="the lifespan app returned without answering an event it received",
-    explanation="The app received 'lifespan.startup' (or completed its startup) and returned "
-    "without the reply. uvicorn and hypercorn treat the return as success, so a startup that "
-    "silently did not happen, or a shutdown that never ran, goes unnoticed.",
-    source="lifespan.rst; uvicorn LifespanOn.main (events set in finally) (LS-NO-SILENT-RETURN)",
-    protocol="lifespan",
-)
-
-LIFESPAN_RAISED = _define(
-    code="lifespan-raised",
-    group="lifecycle",
-    severity="error",
-    title="the lifespan app raised after its startup completed",
-    explanation="An exception after 'lifespan.startup.complete' and before the shutdown reply "
-    "(outside a '*.failed' reply): uvicorn records an error and skips the shutdown, so the "
-    "app's cleanup never runs (and with --lifespan on the process exits with an error); "
-    "hypercorn logs that it shuts down without lifespan support.",
-    source="lifespan.rst 'Scope'; uvicorn LifespanOn.main/shutdown (LS-EXCEPTION-CLASSIFICATION)",
-    protocol="lifespan",
-)
-
-LIFESPAN_OUTCOME_ALTERED = _define(
-    code="lifespan-outcome-altered",
-    group="transparency",
-    severity="error",
-    title="the lifespan outcome differs behind the middleware stack",
-    explanation="The same server talked to the app with and without the user's middleware and "
-    "learned something different: a startup that failed behind the stack was reported as "
-    "complete (the server serves without the app's resources), the app's startup never ran "
-    "(the middleware answered lifespan itself or raised for the lifespan scope, which servers "
-    "read as 'lifespan unsupported'), or the state the app's startup set did not reach the "
-    "server or the request scope.",
-    source="lifespan.rst 'Lifespan State'; uvicorn exits with code 3 on startup.failed, hypercorn raises "
-    "LifespanFailureError",
-    protocol="lifespan",
 )

@@ -1,0 +1,182 @@
+"""Websocket invariants (``protocol="websocket"``)."""
+
+from __future__ import annotations
+
+from asgifuzz.checks.invariants._registry import define as _define
+
+__all__ = (
+    "WEBSOCKET_CONVERSATION_ALTERED",
+    "WEBSOCKET_DENIAL_ORDER",
+    "WEBSOCKET_DUPLICATE_ACCEPT",
+    "WEBSOCKET_HANDSHAKE_INCOMPLETE",
+    "WEBSOCKET_INVALID_CLOSE",
+    "WEBSOCKET_INVALID_MESSAGE",
+    "WEBSOCKET_MESSAGE_AFTER_CLOSE",
+    "WEBSOCKET_NOT_CLOSED",
+    "WEBSOCKET_RECEIVE_AFTER_DISCONNECT",
+    "WEBSOCKET_SEND_BEFORE_ACCEPT",
+    "WEBSOCKET_SUBPROTOCOL_NOT_OFFERED",
+    "WEBSOCKET_UNKNOWN_MESSAGE_TYPE",
+)
+# ------------------------------------------------------------ websocket
+# What a websocket app sends (checks/websocket.py, spec/websocket.py), how
+# its call ends, and a stack against the bare websocket endpoint.
+
+WEBSOCKET_UNKNOWN_MESSAGE_TYPE = _define(
+    code="websocket-unknown-message-type",
+    group="protocol",
+    severity="error",
+    title="the app sent a message type a websocket server does not accept",
+    explanation="A websocket app may send only 'websocket.accept', 'websocket.send' and "
+    "'websocket.close', plus 'websocket.http.response.start/body' when the server "
+    "advertised the 'websocket.http.response' extension. An HTTP message "
+    "('http.response.start') on a websocket scope is the typical cause: a middleware "
+    "written for HTTP. uvicorn raises RuntimeError, hypercorn UnexpectedMessageError.",
+    source="asgi.rst 'Error Handling'; extensions.rst 'Websocket Denial Response' (GEN-MSG-TYPE-ALLOWED)",
+    protocol="websocket",
+)
+
+WEBSOCKET_SEND_BEFORE_ACCEPT = _define(
+    code="websocket-send-before-accept",
+    group="protocol",
+    severity="error",
+    title="a websocket message was sent before the handshake was answered",
+    explanation="The first message must be 'websocket.accept', 'websocket.close' (reject, "
+    "HTTP 403) or an advertised denial response. uvicorn raises RuntimeError "
+    "('Expected ASGI message websocket.accept...'), hypercorn UnexpectedMessageError, "
+    "daphne ValueError.",
+    source="www.rst 'Connect - receive event' (WS-HANDSHAKE-FIRST)",
+    protocol="websocket",
+)
+
+WEBSOCKET_DUPLICATE_ACCEPT = _define(
+    code="websocket-duplicate-accept",
+    group="protocol",
+    severity="error",
+    title="'websocket.accept' was sent twice",
+    explanation="A connection is accepted once. uvicorn raises RuntimeError (expected "
+    "send or close), hypercorn UnexpectedMessageError; in daphne a second accept crashes.",
+    source="www.rst 'Accept - send event' (WS-ACCEPT-ONCE)",
+    protocol="websocket",
+)
+
+WEBSOCKET_MESSAGE_AFTER_CLOSE = _define(
+    code="websocket-message-after-close",
+    group="protocol",
+    severity="error",
+    title="a message was sent after the app closed the websocket",
+    explanation="After 'websocket.close' (or a finished denial response) the app sends "
+    "nothing more. uvicorn raises RuntimeError ('Unexpected ASGI message ... after "
+    "sending websocket.close'), hypercorn UnexpectedMessageError for a send (it "
+    "tolerates a second close). A send after the *client* closed is not this: the "
+    "server drops it or raises its disconnect OSError.",
+    source="www.rst 'Close - send event' (WS-NO-SEND-AFTER-CLOSE)",
+    protocol="websocket",
+)
+
+WEBSOCKET_DENIAL_ORDER = _define(
+    code="websocket-denial-order",
+    group="protocol",
+    severity="error",
+    title="the websocket denial response was sent out of order",
+    explanation="A denial response is one 'websocket.http.response.start' before any "
+    "accept or close, then bodies until more_body=False, and nothing else. uvicorn "
+    "raises RuntimeError for any other order.",
+    source="extensions.rst 'Websocket Denial Response' (WS-DENIAL-SEQUENCE)",
+    protocol="websocket",
+)
+
+WEBSOCKET_INVALID_MESSAGE = _define(
+    code="websocket-invalid-message",
+    group="protocol",
+    severity="error",
+    title="a websocket message has fields of the wrong type or shape",
+    explanation="'websocket.send' carries exactly one of bytes (bytes) and text (a str "
+    "that encodes as UTF-8); 'websocket.accept' has a str or None subprotocol and "
+    "headers of [bytes, bytes] pairs without 'sec-websocket-protocol'; a denial "
+    "start has an int status 100-599 and valid headers, its bodies bytes. hypercorn "
+    "raises TypeError, daphne ValueError, wsproto and websockets UnicodeEncodeError.",
+    source="www.rst 'Send/Accept - send event', extensions.rst (WS-SEND-PAYLOAD, WS-SEND-TEXT-UTF8, "
+    "WS-ACCEPT-SHAPE, WS-DENIAL-SHAPE)",
+    protocol="websocket",
+)
+
+WEBSOCKET_INVALID_CLOSE = _define(
+    code="websocket-invalid-close",
+    group="protocol",
+    severity="error",
+    title="'websocket.close' has a code or reason that cannot be sent",
+    explanation="code is an int and, after accept, one a close frame may carry: "
+    "1000-1003, 1007-1014 or 3000-4999 (1005, 1006 and 1015 are reserved for "
+    "reporting, never sent); reason is a str of at most 123 UTF-8 bytes. websockets "
+    "(uvicorn's default) raises ProtocolError; wsproto (hypercorn) silently rewrites "
+    "1005/1006/1015 to 1000. Echoing a received 1005/1006 back is the classic cause.",
+    source="www.rst 'Close - send event'; RFC 6455 sections 5.5 and 7.4 (WS-CLOSE-SHAPE, "
+    "WS-CLOSE-CODE-VALID, WS-CLOSE-REASON-LENGTH)",
+    protocol="websocket",
+)
+
+WEBSOCKET_SUBPROTOCOL_NOT_OFFERED = _define(
+    code="websocket-subprotocol-not-offered",
+    group="protocol",
+    severity="error",
+    title="the app accepted a subprotocol the client did not offer",
+    explanation="The accepted subprotocol must be one of scope['subprotocols']. hypercorn "
+    "and uvicorn's wsproto implementation raise; uvicorn's websockets implementations "
+    "send it anyway and the client fails the handshake.",
+    source="RFC 6455 section 4.2.2 (WS-ACCEPT-SUBPROTOCOL-OFFERED)",
+    protocol="websocket",
+)
+
+WEBSOCKET_HANDSHAKE_INCOMPLETE = _define(
+    code="websocket-handshake-incomplete",
+    group="lifecycle",
+    severity="error",
+    title="the app returned without answering the websocket handshake",
+    explanation="The app returned before accepting, closing or finishing a denial "
+    "response while the client waited. uvicorn logs 'ASGI callable returned without "
+    "completing handshake' and answers HTTP 500, hypercorn answers 500, daphne "
+    "leaves the client hanging until its connect timeout. A middleware that drops "
+    'non-HTTP scopes (\'if scope["type"] != "http": return\') does exactly this.',
+    source="www.rst 'Connect - receive event' (WS-HANDSHAKE-BEFORE-RETURN)",
+    protocol="websocket",
+)
+
+WEBSOCKET_NOT_CLOSED = _define(
+    code="websocket-not-closed",
+    group="lifecycle",
+    severity="warning",
+    title="the app returned with the websocket still open",
+    explanation="After accepting, the app returned without sending 'websocket.close' and "
+    "without the client having closed. uvicorn drops the TCP connection without a "
+    "close frame (the client sees 1006, abnormal closure), hypercorn closes with 1011 "
+    "(internal error), daphne leaves the socket open. A warning: the spec says should.",
+    source="www.rst 'WebSocket' (WS-CLOSE-BEFORE-RETURN)",
+    protocol="websocket",
+)
+
+WEBSOCKET_RECEIVE_AFTER_DISCONNECT = _define(
+    code="websocket-receive-after-disconnect",
+    group="lifecycle",
+    severity="error",
+    title="receive() was called again after 'websocket.disconnect'",
+    explanation="hypercorn, daphne and uvicorn (sansio and wsproto implementations, after "
+    "an abnormal closure) deliver one 'websocket.disconnect' and then block "
+    "receive() forever, so an app that asks again hangs there holding its task "
+    "and connection slot.",
+    source="asgi-invariants WS-NO-RECEIVE-AFTER-DISCONNECT (uvicorn, hypercorn, daphne queues)",
+    protocol="websocket",
+)
+
+WEBSOCKET_CONVERSATION_ALTERED = _define(
+    code="websocket-conversation-altered",
+    group="transparency",
+    severity="error",
+    title="the websocket conversation differs behind the middleware stack",
+    explanation="The same client had a different conversation with the same endpoint "
+    "behind the stack than with the bare endpoint: the handshake ended differently "
+    "(accepted, rejected, subprotocol), frames were lost, altered, duplicated or "
+    "reordered in either direction, or the close code changed.",
+    source="www.rst 'WebSocket' (MW transparency for websocket scopes)",
+    protocol="websocket",
+)
