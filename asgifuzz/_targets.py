@@ -433,10 +433,7 @@ def discover_targets(
         has_ws = any(t.protocol == "websocket" for t in targets)
         targets += _in_app_targets(app, user, endpoints, notes, websocket=has_ws)
     if not targets:
-        notes.append(
-            "no route could be read from the app: fuzzing generated paths under '/' "
-            "(name the routes with --path 'GET,POST /items/{id:int}')"
-        )
+        # (discover_routes has said so in a note already.)
         targets.append(Target(id="app", app=runnable, methods=("GET", "POST"), path="/{path:path}"))
     return targets
 

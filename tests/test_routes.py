@@ -291,7 +291,10 @@ def test_unknown_apps_give_a_note_not_an_exception() -> None:
     for app in (raw_asgi, Hostile(), Wrapper(Hostile()), object(), None):
         table = discover_routes(app)
         assert table.routes == () and table.reader == ""
-        assert table.notes[-1] == "no routes found: give them with --path or --openapi"
+        assert (
+            table.notes[-1]
+            == "no routes found in the app's routing or OpenAPI document: name them with --path 'GET,POST /items/{id:int}'"
+        )
 
 
 def test_middleware_is_unwrapped_and_mounted_apps_become_catch_alls() -> None:

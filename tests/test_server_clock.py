@@ -178,9 +178,16 @@ def test_busy_worker_threads_counts_a_running_job_until_its_pool_thread_parks() 
             time.sleep(0.005)
         return predicate()
 
+    def job() -> None:
+        # Working (not waiting on a lock or event: that would be a parked thread).
+        while not release.is_set():
+            time.sleep(0.001)
+
     with ThreadPoolExecutor(max_workers=1) as pool:
-        future = pool.submit(release.wait)
-        assert wait_until(lambda: busy_worker_threads() == 1)
-        release.set()
+        future = pool.submit(job)
+        try:
+            assert wait_until(lambda: busy_worker_threads() == 1)
+        finally:
+            release.set()
         future.result(timeout=5)
         assert wait_until(lambda: busy_worker_threads() == 0)  # parked in the pool's queue: idle

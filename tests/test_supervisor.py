@@ -115,7 +115,7 @@ def test_done_replaces_findings_with_their_final_version_and_carries_notes() -> 
     assert next(iter(_drain_all(worker).notes), None) is None
     assert [f.message for f in worker.findings.values()] == ["raised at a.py:1"]
     writer.send(Done(0, Snapshot(examples=9), (_raised("a.py:1", hits=4), _raised("b.py:2")),
-                     interrupted=True, notes=("1 exception(s) ...",)))  # fmt: skip
+                     interrupted=True, notes=("worker 0: 1 exception(s) ...",)))  # fmt: skip
     result = _drain_all(worker)
     assert worker.finished
     assert {f.where: f.hits for f in worker.findings.values()} == {"a.py:1": 4, "b.py:2": 1}

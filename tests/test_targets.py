@@ -59,12 +59,15 @@ def routed_app(*middleware: Middleware) -> Starlette:
 class TestStarletteApp:
     def test_one_route_target_per_http_route_with_mounts_prefixed(self) -> None:
         targets = discover_targets(routed_app())
-        assert [(t.id, t.path, t.methods) for t in targets] == [
+        http = [(t.id, t.path, t.methods) for t in targets if t.protocol == "http"]
+        assert http == [
             ("route GET /", "/", ("GET",)),
             ("route POST,PUT /items/{id:int}", "/items/{id:int}", ("POST", "PUT")),
             ("route DELETE /api/users", "/api/users", ("DELETE",)),
             ("route GET /api/v2/x", "/api/v2/x", ("GET",)),
-        ]  # the websocket route is left out; HEAD is never a method of its own
+        ]  # HEAD is never a method of its own
+        # The websocket route is a websocket target, not an HTTP one.
+        assert [(t.path, t.protocol) for t in targets if t.protocol != "http"] == [("/ws", "websocket")]
 
     def test_without_user_middleware_there_is_nothing_to_compare_against(self) -> None:
         targets = discover_targets(routed_app())
@@ -73,11 +76,13 @@ class TestStarletteApp:
     def test_user_middleware_gives_a_bare_reference_and_a_target_per_endpoint(self) -> None:
         app = routed_app(Middleware(apps.PureASGIPassThrough))
         targets = discover_targets(app)
-        routes = [t for t in targets if t.id.startswith("route ")]
-        stacks = [t for t in targets if not t.id.startswith("route ")]
+        routes = [t for t in targets if t.id.startswith("route ") and t.protocol == "http"]
+        stacks = [t for t in targets if not t.id.startswith("route ") and t.protocol == "http"]
         assert len(routes) == 4
         bare = routes[0].bare
         assert all(t.app is app and t.bare is bare for t in routes)
+        # The endpoints run inside the user's own app (its stack, state and scope["app"]).
+        assert all(t.app is not app and t.app.__qualname__.startswith("via_switch(") for t in stacks)
         assert isinstance(bare, Starlette) and bare.user_middleware == [] and bare is not app
         assert app.user_middleware  # the user's app is left as it was
         assert [t.id for t in stacks] == [f"stack[PureASGIPassThrough] -> {name}" for name in ENDPOINTS]
@@ -93,7 +98,9 @@ class TestStarletteApp:
 
     def test_an_app_without_routes_is_one_target(self) -> None:
         app = Starlette()
-        assert [(t.id, t.app) for t in discover_targets(app)] == [("app /", app)]
+        notes: list[str] = []
+        assert [(t.id, t.app) for t in discover_targets(app, notes=notes)] == [("app", app)]
+        assert notes and notes[-1].startswith("no routes found")
 
 
 class TestMiddlewareList:
@@ -151,7 +158,7 @@ class TestOtherApps:
     def test_a_plain_asgi_callable_is_one_target_on_generated_paths(self) -> None:
         (target,) = discover_targets(apps.echo)
         assert (target.id, target.app, target.bare, target.path) == ("app", apps.echo, None, "/{path:path}")
-        assert target.methods == ("GET", "POST", "PUT", "DELETE", "HEAD")
+        assert target.methods == ("GET", "POST")  # never a uniform draw over every method
 
     def test_an_asgi2_class_is_wrapped_into_an_asgi3_callable(self) -> None:
         class ASGI2:

@@ -225,6 +225,8 @@ class RunningServer:
         # Workers of the group (granian) may outlive the leader: make sure.
         _signal(self.process, signal.SIGKILL)
         self.reader.join(1.0)
+        if self.process.stdout is not None:
+            self.process.stdout.close()  # the pipe the log thread read: no unclosed file left behind
 
 
 def _signal(process: subprocess.Popen[str], sig: signal.Signals) -> None:
@@ -255,8 +257,9 @@ def _env(spec: LaunchSpec) -> dict[str, str]:
 
 def _pump(stream: object, log: LogTail) -> None:
     assert hasattr(stream, "readline")
-    for line in iter(stream.readline, ""):
-        log.feed(line)
+    with contextlib.suppress(ValueError, OSError):  # the pipe is closed by stop()
+        for line in iter(stream.readline, ""):
+            log.feed(line)
 
 
 def _accepts(port: int) -> bool:

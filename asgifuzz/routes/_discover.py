@@ -108,7 +108,14 @@ class _Discovery:
                 table = self._complete(RouteTable((), "", tuple(self.notes)), candidate)
                 if table.routes:
                     return table
-        return RouteTable((), "", (*self.notes, "no routes found: give them with --path or --openapi"))
+        return RouteTable(
+            (),
+            "",
+            (
+                *self.notes,
+                "no routes found in the app's routing or OpenAPI document: name them with --path 'GET,POST /items/{id:int}'",
+            ),
+        )
 
     def _complete(self, table: RouteTable, app: object) -> RouteTable:
         """Add the routes of the app's own OpenAPI document that the reader missed."""
@@ -136,4 +143,3 @@ def discover_routes(app: object) -> RouteTable:
         return _Discovery(0).run(app)
     except Exception as exc:  # a bug of ours must not stop a fuzz run
         return RouteTable((), "", (f"routes could not be read ({_describe(exc)})",))
-

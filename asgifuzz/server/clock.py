@@ -82,6 +82,8 @@ _BLOCKING_LINE = re.compile(r"\.(acquire|get|wait|wait_for|join|result|put)\(")
 
 _baseline: frozenset[int] | None = None
 _busy_since: float | None = None
+#: The threads' states when they were last all found parked.
+_settled: dict[int, tuple[bool, int, int]] = {}
 
 
 def note_thread_baseline() -> None:
@@ -146,22 +148,26 @@ def busy_worker_threads() -> int:
 
     Generic, not a list of known pools: a thread is idle when it waits on a
     lock, queue, event or future (for another thread, or for the event loop:
-    WSGI adapters and async_to_sync wait there), and busy otherwise.  An
-    idle verdict is taken only when two looks, ``THREAD_POLL`` apart, see
-    every thread parked at the same place.  Threads that existed before any
-    app code ran are not the app's (``note_thread_baseline``).  Busy threads
-    hold virtual time back for at most ``MAX_THREAD_WAIT`` real seconds.
+    WSGI adapters and async_to_sync wait there), and busy otherwise.  A
+    thread newly seen parked is looked at twice, ``THREAD_POLL`` apart,
+    before it counts as idle; one parked at the same place as at the last
+    call is idle at once (pools keep idle threads around for seconds).
+    Threads that existed before any app code ran are not the app's
+    (``note_thread_baseline``).  Busy threads hold virtual time back for at
+    most ``MAX_THREAD_WAIT`` real seconds.
     """
-    global _busy_since
+    global _busy_since, _settled
     if threading.active_count() == 1:
         return 0  # the common case: no other thread exists at all
     first = _thread_states()
     busy = sum(not parked for parked, _, _ in first.values())
-    if not busy and first:
+    if not busy and any(_settled.get(ident) != state for ident, state in first.items()):
         time.sleep(THREAD_POLL)
         again = _thread_states()
         busy = sum(1 for ident, state in again.items() if not state[0] or first.get(ident) != state)
+        first = again
     if not busy:
+        _settled = first
         _busy_since = None
         return 0
     now = time.monotonic()
