@@ -192,6 +192,8 @@ class Search:
         self.on_progress = on_progress
         self.seeds = tuple(seeds)
         self.stats = Stats()
+        #: Lines for the user about the search itself.
+        self.notes: list[str] = []
         self.found: dict[FindingKey, Finding] = {}
         #: The latest failing example of each new key in the current round.
         self.latest: dict[FindingKey, Finding] = {}
@@ -238,7 +240,13 @@ class Search:
         elapsed = time.monotonic() - self.start
         found = list(self.found.values())
         return SearchResult(
-            found, self.stats.examples, elapsed, self.seed, self.stats, interrupted, self.stats.coverage_notes()
+            found,
+            self.stats.examples,
+            elapsed,
+            self.seed,
+            self.stats,
+            interrupted,
+            self.stats.coverage_notes() + self.notes,
         )
 
     # -------------------------------------------------------------- running
@@ -284,7 +292,7 @@ class Search:
     def _round(self, round_no: int, budget: int) -> bool:
         """One Hypothesis run of ``budget`` examples; False when the time ran out."""
         from hypothesis import HealthCheck, Phase, Verbosity, given, seed as hyp_seed, settings, strategies as st
-        from hypothesis.errors import Unsatisfiable
+        from hypothesis.errors import FlakyStrategyDefinition, Unsatisfiable
 
         database = self.settings.example_database()
         phases = [Phase.reuse, Phase.generate, Phase.shrink] if database is not None else [Phase.generate, Phase.shrink]
@@ -323,6 +331,15 @@ class Search:
                 return False
             if isinstance(exc, KeyboardInterrupt):
                 raise
+            if isinstance(exc, FlakyStrategyDefinition):
+                # Hypothesis saw one choice sequence draw differently twice: an
+                # interrupted example (the stop signal) or a draw that depends
+                # on timing.  The round's findings so far stand; the run goes on.
+                for key, finding in self.latest.items():
+                    self.found.setdefault(key, finding)
+                self.notes.append(f"a round ended early: Hypothesis reported {type(exc).__name__}")
+                self._report()
+                return True
             for finding in _collect(exc):
                 self.found.setdefault(finding.key, finding)
         self._report()
