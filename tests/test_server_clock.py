@@ -191,3 +191,73 @@ def test_busy_worker_threads_counts_a_running_job_until_its_pool_thread_parks() 
             release.set()
         future.result(timeout=5)
         assert wait_until(lambda: busy_worker_threads() == 0)  # parked in the pool's queue: idle
+
+
+def test_a_thread_busy_forever_does_not_hide_other_threads_work(monkeypatch: pytest.MonkeyPatch) -> None:
+    """sentry-sdk's monitor sleeps in a loop forever: once its allowance is spent, it alone is ignored.
+
+    Before, one global allowance was spent by that thread and every thread
+    counted as idle from then on: virtual time jumped past sync background
+    tasks still running in the threadpool, and the run reported false
+    ``app-hang`` findings in ``run_in_threadpool`` (an app with sentry-sdk).
+    """
+    from asgifuzz.server import clock
+
+    monkeypatch.setattr(clock, "MAX_THREAD_WAIT", 0.2)
+    monkeypatch.setattr(clock, "_baseline", frozenset(t.ident for t in threading.enumerate()))
+    monkeypatch.setattr(clock, "_busy_since", {})
+    monkeypatch.setattr(clock, "_settled", {})
+    stop = threading.Event()
+
+    def housekeeping() -> None:
+        while not stop.is_set():
+            time.sleep(0.005)
+
+    def work(seconds: float) -> None:
+        end = time.monotonic() + seconds
+        while time.monotonic() < end and not stop.is_set():
+            pass
+
+    monitor = threading.Thread(target=housekeeping, daemon=True)
+    monitor.start()
+    try:
+        time.sleep(0.02)
+        assert clock.busy_worker_threads() == 1
+        time.sleep(0.3)
+        assert clock.busy_worker_threads() == 0  # stuck past its allowance: ignored
+        worker = threading.Thread(target=work, args=(2.0,), daemon=True)
+        worker.start()
+        time.sleep(0.02)
+        assert clock.busy_worker_threads() == 1  # the new work still holds time back
+    finally:
+        stop.set()
+
+
+def test_a_thread_woken_but_not_yet_running_is_not_parked() -> None:
+    """A thread waiting on a future that is already done is about to run: not idle.
+
+    On a loaded machine a woken thread can stay off the CPU for longer than
+    the two looks of ``busy_worker_threads`` take; counted as parked, virtual
+    time jumped 60 s and WSGI adapters (a2wsgi waits in ``future.result()``,
+    asgiref in ``run_until_future``) were reported as ``app-hang``.  Here the
+    future is marked done without notifying its waiter, which freezes the
+    thread in exactly that state.
+    """
+    import concurrent.futures
+    import sys
+
+    from asgifuzz.server import clock
+
+    future: concurrent.futures.Future[None] = concurrent.futures.Future()
+    waiter = threading.Thread(target=future.result, daemon=True)
+    waiter.start()
+    try:
+        time.sleep(0.05)
+        frame = sys._current_frames()[waiter.ident]  # type: ignore[index]
+        assert clock._parked(frame)
+        with future._condition:
+            future._state = "FINISHED"  # done, its waiter not yet notified
+        assert not clock._parked(sys._current_frames()[waiter.ident])  # type: ignore[index]
+    finally:
+        future._state = "PENDING"
+        future.set_result(None)

@@ -31,6 +31,7 @@ on trio.  Both are called exactly when the loop has nothing runnable.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import linecache
 import os
 import re
@@ -81,7 +82,8 @@ _WAIT_FRAMES = frozenset(
 _BLOCKING_LINE = re.compile(r"\.(acquire|get|wait|wait_for|join|result|put)\(")
 
 _baseline: frozenset[int] | None = None
-_busy_since: float | None = None
+#: ident -> when the thread was first seen busy without a pause since (real time).
+_busy_since: dict[int, float] = {}
 #: The threads' states when they were last all found parked.
 _settled: dict[int, tuple[bool, int, int]] = {}
 
@@ -102,6 +104,13 @@ def _job_pending(frame: Any) -> bool:
     owner = frame.f_locals.get("self")
     if getattr(owner, "_job", None) is not None:  # trio's thread cache
         return True
+    # Waiting for a future or event that is already done: notified, waiting
+    # only for the CPU (on a loaded machine that can outlast two looks).
+    for waited in (owner, frame.f_locals.get("future")):
+        if isinstance(waited, concurrent.futures.Future) and waited.done():
+            return True
+        if isinstance(waited, threading.Event) and waited.is_set():
+            return True
     queue = frame.f_locals.get("work_queue")  # concurrent.futures
     if queue is None and frame.f_code.co_name == "get":
         queue = owner  # queue.Queue.get (anyio's workers)
@@ -153,29 +162,30 @@ def busy_worker_threads() -> int:
     before it counts as idle; one parked at the same place as at the last
     call is idle at once (pools keep idle threads around for seconds).
     Threads that existed before any app code ran are not the app's
-    (``note_thread_baseline``).  Busy threads hold virtual time back for at
-    most ``MAX_THREAD_WAIT`` real seconds.
+    (``note_thread_baseline``).  Each busy thread holds virtual time back
+    for at most ``MAX_THREAD_WAIT`` real seconds without a pause.
     """
-    global _busy_since, _settled
+    global _settled
     if threading.active_count() == 1:
+        _busy_since.clear()
         return 0  # the common case: no other thread exists at all
     first = _thread_states()
-    busy = sum(not parked for parked, _, _ in first.values())
+    busy = {ident for ident, (parked, _, _) in first.items() if not parked}
     if not busy and any(_settled.get(ident) != state for ident, state in first.items()):
         time.sleep(THREAD_POLL)
         again = _thread_states()
-        busy = sum(1 for ident, state in again.items() if not state[0] or first.get(ident) != state)
+        busy = {ident for ident, state in again.items() if not state[0] or first.get(ident) != state}
         first = again
     if not busy:
         _settled = first
-        _busy_since = None
-        return 0
+    for ident in [i for i in _busy_since if i not in busy]:
+        del _busy_since[ident]  # seen idle, or gone: its allowance starts over
+    # Each thread holds time back for at most MAX_THREAD_WAIT of being busy
+    # without a pause (a thread stuck for good, or a library's housekeeping
+    # thread sleeping in a loop such as sentry-sdk's monitor, must neither
+    # stall the run nor hide the other threads' work).
     now = time.monotonic()
-    if _busy_since is None:
-        _busy_since = now
-    elif now - _busy_since > MAX_THREAD_WAIT:
-        return 0  # bounded: a thread stuck for good must not stall the run
-    return busy
+    return sum(now - _busy_since.setdefault(ident, now) <= MAX_THREAD_WAIT for ident in busy)
 
 
 class _Idle:
