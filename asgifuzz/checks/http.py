@@ -93,6 +93,17 @@ def _upper_case_name(headers: object) -> bytes | None:
     return None
 
 
+def envelope_problem(message: object) -> Problem | None:
+    """A message that is not a dict with str keys and a str 'type' (every protocol's first rule)."""
+    if not isinstance(message, Mapping):
+        return (INVALID_MESSAGE, f"send() got {type(message).__name__}, not a dict")
+    if not all(isinstance(k, str) for k in message):
+        return (INVALID_MESSAGE, f"message has non-str keys: {list(message)!r}")
+    if not isinstance(message.get("type"), str):
+        return (INVALID_MESSAGE, f"message 'type' must be a str, got {message.get('type')!r}")
+    return None
+
+
 class ResponseChecker:
     """Tracks the response state and checks each sent message."""
 
@@ -116,13 +127,11 @@ class ResponseChecker:
 
     def check(self, message: object) -> list[Problem]:
         """Check one message and advance the state; returns the violations."""
-        if not isinstance(message, Mapping):
-            return [(INVALID_MESSAGE, f"send() got {type(message).__name__}, not a dict")]
-        if not all(isinstance(k, str) for k in message):
-            return [(INVALID_MESSAGE, f"message has non-str keys: {list(message)!r}")]
-        mtype = message.get("type")
-        if not isinstance(mtype, str):
-            return [(INVALID_MESSAGE, f"message 'type' must be a str, got {mtype!r}")]
+        envelope = envelope_problem(message)
+        if envelope is not None:
+            return [envelope]
+        assert isinstance(message, Mapping)
+        mtype: str = message["type"]
         if mtype not in self.allowed:
             return [
                 (UNKNOWN_MESSAGE_TYPE,

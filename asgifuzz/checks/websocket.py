@@ -10,9 +10,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from asgifuzz.checks.http import Problem, _headers_problem
+from asgifuzz.checks.http import Problem, _headers_problem, envelope_problem
 from asgifuzz.checks.invariants import (
-    INVALID_MESSAGE,
     WEBSOCKET_INVALID_CLOSE,
     WEBSOCKET_INVALID_MESSAGE,
     WEBSOCKET_SUBPROTOCOL_NOT_OFFERED,
@@ -108,13 +107,11 @@ class WebSocketChecker:
 
     def check(self, message: object) -> list[Problem]:
         """Check one message and advance the state; returns the violations."""
-        if not isinstance(message, Mapping):
-            return [(INVALID_MESSAGE, f"send() got {type(message).__name__}, not a dict")]
-        if not all(isinstance(k, str) for k in message):
-            return [(INVALID_MESSAGE, f"message has non-str keys: {list(message)!r}")]
-        mtype = message.get("type")
-        if not isinstance(mtype, str):
-            return [(INVALID_MESSAGE, f"message 'type' must be a str, got {mtype!r}")]
+        envelope = envelope_problem(message)
+        if envelope is not None:
+            return [envelope]
+        assert isinstance(message, Mapping)
+        mtype: str = message["type"]
         if mtype not in self.allowed:
             return [
                 (
