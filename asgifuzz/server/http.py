@@ -22,7 +22,7 @@ from asgifuzz.checks.http import ResponseChecker
 from asgifuzz.checks.invariants import APP_HANG, CALL_AFTER_RETURN, RECEIVE_AFTER_DISCONNECT, Invariant
 from asgifuzz.server.http_receive import RECEIVERS
 from asgifuzz.server.profiles import ServerProfile
-from asgifuzz.server.signals import ClientDisconnected, ServerRejectedMessage
+from asgifuzz.server.sending import admit, before_check
 from asgifuzz.server.trace import Recorder, copy_message
 
 __all__ = ("SPIN_RECEIVES", "ClientView", "HTTPConnection")
@@ -231,28 +231,12 @@ class HTTPConnection:
     async def send(self, message: Any) -> None:
         where = caller_site(message)
         copy = copy_message(message)
-        if self.latency:
-            import anyio
-
-            for _ in range(self.latency):
-                await anyio.lowlevel.checkpoint()
-        if self.app_finished:
-            self.find(CALL_AFTER_RETURN, "send() was called after the app returned", where)
+        await before_check(self, where)
         problems = self.checker.check(message)
-        gone = self.disconnected
-        seq = self.recorder.record("app", "send", copy, "client gone" if gone else "")
-        for invariant, text in problems:
-            self.find(invariant, text, where)
-        if gone:
-            if self.profile.send_after_disconnect == "raise":
-                raise ClientDisconnected("client disconnected")
-            return
-        # Raise into the app only what the imitated server raises; what it
-        # tolerates was recorded above and goes on as the server sends it.
-        rejected = [text for invariant, text in problems if invariant.code not in self.profile.tolerates]
-        if rejected:
-            raise ServerRejectedMessage(rejected[0])
-        self._client_receives(seq, copy or {})
+        raises = self.profile.send_after_disconnect == "raise"
+        seq = admit(self, problems, copy, where, raise_after_disconnect=raises, gone="client disconnected")
+        if seq is not None:
+            self._client_receives(seq, copy or {})
 
     def _client_receives(self, seq: int, message: dict[str, Any]) -> None:
         mtype = message.get("type")

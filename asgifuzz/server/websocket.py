@@ -46,7 +46,7 @@ from asgifuzz.checks.websocket import WebSocketChecker, is_websocket_disconnect_
 from asgifuzz.server.driver import Driver
 from asgifuzz.server.http import ClientView
 from asgifuzz.server.profiles import ServerProfile, get_profile
-from asgifuzz.server.signals import ClientDisconnected, ServerRejectedMessage
+from asgifuzz.server.sending import admit, before_check
 from asgifuzz.server.trace import Recorder, copy_message
 from asgifuzz.spec.websocket import WebSocketState
 
@@ -212,26 +212,13 @@ class WebSocketConnection:
     async def send(self, message: Any) -> None:
         where = caller_site(message)
         copy = copy_message(message)
-        if self.latency:
-            import anyio
-
-            for _ in range(self.latency):
-                await anyio.lowlevel.checkpoint()
-        if self.app_finished:
-            self.find(CALL_AFTER_RETURN, "send() was called after the app returned", where)
+        await before_check(self, where)
         before = self.checker.state
         problems = self.checker.check(message)
-        gone = self.disconnected
-        seq = self.recorder.record("app", "send", copy, "client gone" if gone else "")
-        for invariant, text in problems:
-            self.find(invariant, text, where)
-        if gone:
-            if self.profile.ws_send_after_disconnect == "raise":
-                raise ClientDisconnected("websocket client disconnected")
+        raises = self.profile.ws_send_after_disconnect == "raise"
+        seq = admit(self, problems, copy, where, raise_after_disconnect=raises, gone="websocket client disconnected")
+        if seq is None:
             return
-        rejected = [text for invariant, text in problems if invariant.code not in self.profile.tolerates]
-        if rejected:
-            raise ServerRejectedMessage(rejected[0])
         if before is not self.checker.state or self.checker.state is WebSocketState.CONNECTED:
             self._server_acts(seq, before, copy or {})
 
