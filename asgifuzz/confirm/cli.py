@@ -5,12 +5,11 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from pathlib import Path
 from typing import Any
 
 from asgifuzz import CorpusError, UsageError, __version__
 from asgifuzz._case import describe_action
-from asgifuzz._corpus import CorpusCase, load_case
+from asgifuzz._corpus import CorpusCase, corpus_files, load_case
 from asgifuzz.confirm._confirm import DEFAULT_TIMEOUT, DEFAULT_TRIES, ServerVerdict, confirm_case, select_servers
 from asgifuzz.confirm._logs import condense
 from asgifuzz.confirm._servers import SERVERS
@@ -94,27 +93,13 @@ def _server_names(raw: list[str] | None) -> list[str] | None:
     return [name.strip() for item in raw for name in item.split(",") if name.strip()]
 
 
-def _case_files(paths: list[str]) -> tuple[list[Path], list[str]]:
-    files: list[Path] = []
-    errors: list[str] = []
-    for raw in paths:
-        p = Path(raw)
-        if p.is_dir():
-            files += sorted(f for f in p.rglob("*.json") if f.is_file() and not f.name.startswith("."))
-        elif p.is_file():
-            files.append(p)
-        else:
-            errors.append(f"{p}: no such file or directory")
-    return files, errors
-
-
 def _error(line: str) -> None:
     print(f"asgifuzz: error: {line}", file=sys.stderr)
 
 
 def cmd_confirm(args: argparse.Namespace) -> int:
     # Every file is read before any server starts: bad input fails fast.
-    files, errors = _case_files(args.paths)
+    files, errors = corpus_files(args.paths)
     cases: list[CorpusCase] = []
     for path in files:
         try:
