@@ -76,6 +76,7 @@ def fuzz(
         max_depth=max_depth,
         paths=paths or settings.paths,
         notes=notes,
+        lifespan=settings.lifespan != "off",
     )
     with hypothesis_home(settings.database):  # no stray .hypothesis/ in the working directory
         result = search(targets, settings, on_progress, seeds)

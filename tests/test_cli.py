@@ -100,7 +100,8 @@ class TestRun:
         assert doc["examples"] >= 60
         assert doc["seed"] == 1 and doc["target"] == "cliapps:ok" and doc["interrupted"] is False
         assert set(doc["coverage"]) == {"steps", "disconnect_positions", "targets", "backends", "stack_depths", "routes"}
-        (route,) = doc["coverage"]["routes"]
+        route, lifespan = doc["coverage"]["routes"]  # sorted by target id: "app", then "lifespan"
+        assert lifespan["target"] == "lifespan"
         assert route["examples"] >= 1 and set(route["statuses"]) <= {"200", "none"}
         assert doc["coverage"]["backends"] == ["asyncio"]
 
