@@ -218,6 +218,10 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--junit-xml", default=None, metavar="FILE", help="write a JUnit XML report (one test per invariant)")
     run.add_argument("--sarif", default=None, metavar="FILE", help="write a SARIF 2.1.0 log for code-scanning dashboards")
     run.add_argument(
+        "--html", default=None, metavar="FILE",
+        help="write an HTML report: each finding's minimal case drawn as a sequence diagram",
+    )  # fmt: skip
+    run.add_argument(
         "--database", default=DEFAULT_DATABASE, metavar="DIR",
         help=f"Hypothesis example database shared by the workers (default: {DEFAULT_DATABASE})",
     )  # fmt: skip
@@ -472,7 +476,7 @@ def replay_command(path: Path, *, app_dir: str | None) -> str:
 
 
 def _file_handlers(args: argparse.Namespace) -> list[Handler]:
-    """``--junit-xml`` and ``--sarif``."""
+    """``--junit-xml``, ``--sarif`` and ``--html``."""
     out: list[Handler] = []
     if getattr(args, "junit_xml", None):
         from asgifuzz.report.junit import JUnitHandler
@@ -482,6 +486,10 @@ def _file_handlers(args: argparse.Namespace) -> list[Handler]:
         from asgifuzz.report.sarif import SarifHandler
 
         out.append(SarifHandler(args.sarif))
+    if getattr(args, "html", None):
+        from asgifuzz.report.html import HtmlHandler
+
+        out.append(HtmlHandler(args.html))
     return out
 
 
