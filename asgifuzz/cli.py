@@ -77,7 +77,8 @@ EPILOG_RUN = """examples:
 The app runs in worker processes: an app that blocks the event loop or ends
 the process is reported as a finding, and the run ends within --max-time plus
 a few seconds.  Workers share one Hypothesis example database (--database), so
-a rerun replays the failing examples of earlier runs first.
+a rerun replays the failing examples of earlier runs first; with
+--database redis://host:6379/0, so do runs on other machines.
 
 Findings are errors (a real server rejects it, a client gets a wrong or no
 response, a crash, a hang) or warnings (the spec's letter that servers
@@ -229,8 +230,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="write an HTML report: each finding's minimal case drawn as a sequence diagram",
     )  # fmt: skip
     run.add_argument(
-        "--database", default=DEFAULT_DATABASE, metavar="DIR",
-        help=f"Hypothesis example database shared by the workers (default: {DEFAULT_DATABASE})",
+        "--database", default=DEFAULT_DATABASE, metavar="DIR|URL",
+        help=f"Hypothesis example database shared by the workers (default: {DEFAULT_DATABASE}); "
+        "redis://host:port/db shares it between machines (pip install 'asgifuzz[redis]')",
     )  # fmt: skip
     run.add_argument("--no-database", action="store_true", help="do not read or write an example database")
     run.add_argument(
