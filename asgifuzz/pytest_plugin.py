@@ -7,6 +7,11 @@ Fuzz an app in three lines::
         pass
 
 or call the ``asgifuzz_check`` fixture from a test: ``asgifuzz_check("main:app")``.
+A marked test is one item per target of its app (each route, the middleware
+stack in front of each adversarial endpoint), named so that ``-k`` selects
+them (``test_main[GET-/items]``, ``test_main[stack-read_all]``); they share
+the marker's budget, and a root cause seen by several items is reported in
+full once (``asgifuzz._pytest_items``).
 An error-level finding fails the test with the minimal case, the invariant,
 its plain explanation and the command that replays it (warnings too with
 ``asgifuzz_fail_on = warning``; otherwise they are shown in the test's
@@ -42,6 +47,7 @@ import pytest
 if TYPE_CHECKING:
     from asgifuzz._config import Settings
     from asgifuzz._corpus import CorpusCase
+    from asgifuzz._pytest_items import ItemTarget
     from asgifuzz._search import SearchResult
     from asgifuzz.report import FailOn, RunReport
     from asgifuzz.report.base import Handler
@@ -234,17 +240,51 @@ def _corpus_dir(config: pytest.Config, override: str | None = None) -> Path:
 # ------------------------------------------------------------ fuzzing tests
 
 
+def _marker_options(nodeid: str, marker: pytest.Mark) -> dict[str, Any]:
+    if len(marker.args) > 1:
+        raise pytest.UsageError(f"{nodeid}: @pytest.mark.asgifuzz takes one positional argument, the app")
+    kwargs = dict(marker.kwargs)
+    if marker.args:
+        kwargs["app"] = marker.args[0]
+    return kwargs
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """A marked test becomes one item per target of its app (``asgifuzz._pytest_items``)."""
+    marker = metafunc.definition.get_closest_marker("asgifuzz")
+    if marker is None:
+        return
+    from asgifuzz._pytest_items import parametrize
+
+    options = _marker_options(metafunc.definition.nodeid, marker)
+    parametrize(metafunc, options, lambda o: _load_apps(metafunc.config, o))
+
+
+def _load_apps(config: pytest.Config, options: Mapping[str, Any]) -> tuple[Any, Any]:
+    """The marker's app and middleware list, loaded as ``run_check`` loads them."""
+    app_dir = options.get("app_dir")
+    rootdir = str(config.rootpath)
+    if app_dir is None and rootdir not in sys.path:
+        sys.path.append(rootdir)  # after everything else: never shadow installed packages
+    app = None if options.get("app") is None else _load(options["app"], app_dir, rootdir, factory=bool(options.get("factory")))[0]
+    middleware = None if options.get("middleware") is None else _load(options["middleware"], app_dir, rootdir, is_app=False)[0]
+    return app, middleware
+
+
+@pytest.fixture
+def asgifuzz_target() -> ItemTarget | None:
+    """The target an ``asgifuzz``-marked test's item fuzzes (an ``ItemTarget``; None for an app with one target)."""
+    return None
+
+
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
     result = yield
     marker = item.get_closest_marker("asgifuzz")
     if marker is not None:
-        if len(marker.args) > 1:
-            raise pytest.UsageError(f"{item.nodeid}: @pytest.mark.asgifuzz takes one positional argument, the app")
-        kwargs = dict(marker.kwargs)
-        if marker.args:
-            kwargs["app"] = marker.args[0]
-        run_check(item.config, item.nodeid, kwargs, node=item)
+        from asgifuzz._pytest_items import item_target
+
+        run_check(item.config, item.nodeid, _marker_options(item.nodeid, marker), node=item, target=item_target(item))
     return result
 
 
@@ -324,15 +364,27 @@ def _fail_on(config: pytest.Config, marker: object) -> FailOn:
 
 
 def run_check(
-    config: pytest.Config, nodeid: str, options: Mapping[str, Any], node: pytest.Item | None = None
+    config: pytest.Config,
+    nodeid: str,
+    options: Mapping[str, Any],
+    node: pytest.Item | None = None,
+    target: ItemTarget | None = None,
 ) -> SearchResult:
-    """Fuzz with the marker/fixture ``options`` layered over the command line and ini."""
+    """Fuzz with the marker/fixture ``options`` layered over the command line and ini.
+
+    ``target``: only that target of the app, with its share of the budget (one item per target).
+    """
     from asgifuzz._api import fuzz
     from asgifuzz._corpus import load_corpus
     from asgifuzz._errors import UsageError
 
     plugin = {k: v for k, v in options.items() if k in _PLUGIN_OPTIONS}
     settings = build_settings(config, nodeid, {k: v for k, v in options.items() if k not in _PLUGIN_OPTIONS})
+    if target is not None:
+        from asgifuzz._pytest_items import share_budget
+
+        examples, seconds = share_budget(settings.max_examples, settings.max_time, target.share)
+        settings = settings.replace(max_examples=examples, max_time=seconds)
     fail_on = _fail_on(config, plugin.get("fail_on"))
     app_dir = plugin.get("app_dir")
     rootdir = str(config.rootpath)
@@ -353,7 +405,10 @@ def run_check(
         seeds = [cc.case for cc in cases if cc.app == app_spec and cc.middleware == mw_spec]
 
     try:
-        result = fuzz(app, middleware=middleware, endpoints=plugin.get("endpoints"), settings=settings, seeds=seeds)
+        result = fuzz(
+            app, middleware=middleware, endpoints=plugin.get("endpoints"), settings=settings, seeds=seeds,
+            target_ids=None if target is None else [target.id],
+        )  # fmt: skip
     except UsageError as exc:
         pytest.fail(f"asgifuzz: {exc}", pytrace=False)
     if result.interrupted:
@@ -363,10 +418,24 @@ def run_check(
     report = _report(result, settings, fail_on, name=app_spec or mw_spec or repr(app if app is not None else middleware))
     text = _report_text(config, report, app_spec=app_spec, mw_spec=mw_spec, factory=factory, corpus=corpus, app_dir=app_dir)
     if report.failing:
-        pytest.fail(text, pytrace=False)
+        _fail_grouped(config, nodeid, report, text, split=target is not None)
     if node is not None:
         node.add_report_section("call", _SECTION, text)
     return result
+
+
+_GROUPED = pytest.StashKey[Any]()
+
+
+def _fail_grouped(config: pytest.Config, nodeid: str, report: RunReport, text: str, *, split: bool) -> None:
+    """Fail with the report; a target's item whose every root cause another item reported points there."""
+    from asgifuzz._pytest_items import Grouped, repeated_text
+
+    grouped = config.stash.setdefault(_GROUPED, Grouped())
+    repeats = grouped.add(nodeid, report.failing)
+    if split and len(repeats) == len(report.failing):
+        pytest.fail(repeated_text(repeats), pytrace=False)
+    pytest.fail(text, pytrace=False)
 
 
 def _load(spec: Any, app_dir: str | None, rootdir: str, *, factory: bool = False, is_app: bool = True) -> tuple[Any, str | None]:
@@ -446,7 +515,13 @@ def _headline(report: RunReport) -> str:
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:
-    """Show the warnings of passing asgifuzz tests (failing ones carry them in their failure)."""
+    """Show the warnings of passing asgifuzz tests (failing ones carry them in their failure),
+    and each root cause that failed several tests, once."""
+    grouped = terminalreporter.config.stash.get(_GROUPED, None)
+    lines = grouped.summary() if grouped is not None else []
+    if lines:
+        terminalreporter.write_sep("=", "asgifuzz: root causes that failed several tests")
+        terminalreporter.write("\n".join(lines) + "\n")
     title = f"Captured {_SECTION} call"
     shown = [
         (report.nodeid, content)
