@@ -80,6 +80,8 @@ class Finding:
     #: The server behaviours under which the case shows this finding
     #: (``_behaviours.name_behaviours``): ``hypercorn``, ``uvicorn+send-after-disconnect=raise``.
     behaviours: list[str] = field(default_factory=list)
+    #: What the app logged and printed during the example (``asgifuzz._capture``), its last lines.
+    output: str = ""
 
     @property
     def code(self) -> str:

@@ -31,6 +31,7 @@ def finding_to_json(finding: Finding, *, replay: str | None = None) -> dict[str,
         "also_seen_on": list(finding.also),
         "confirmations": list(finding.confirmations),
         "server_behaviours": list(finding.behaviours),
+        "output": finding.output or None,
         "flaky": finding.flaky,
         "case": case_to_json(finding.case) if finding.case is not None else None,
         "trace": [

@@ -72,6 +72,7 @@ def portable_finding(finding: Finding) -> Finding:
         flaky=finding.flaky,
         reference_trace=portable_events(finding.reference_trace),
         behaviours=list(finding.behaviours),
+        output=finding.output,
     )
     try:
         pickle.dumps(copy)
