@@ -226,15 +226,18 @@ class Search:
             self.on_progress(self.stats, list(self.found.values()), time.monotonic() - self.start)
 
     def _new(self, findings: list[Finding]) -> Finding | None:
-        """The run's primary finding if its key is new; counts a hit otherwise."""
+        """The run's first finding whose key is new (in the target's order); counts a hit otherwise.
+
+        Not only the primary: a transparency difference that comes with a
+        finding already known is still reported (issue 12).
+        """
         if not findings:
             return None
-        primary = findings[0]
-        known = self.found.get(primary.key)
-        if known is not None:
-            known.hits += 1
-            return None
-        return primary
+        for finding in findings:
+            if finding.key not in self.found:
+                return finding
+        self.found[findings[0].key].hits += 1
+        return None
 
     def _result(self, interrupted: bool = False) -> SearchResult:
         elapsed = time.monotonic() - self.start
