@@ -55,6 +55,8 @@ class Target:
     #: The scope type its cases use ("websocket" targets draw websocket cases).
     protocol: Literal["http", "websocket", "lifespan"] = "http"
     _built: dict[tuple[int, ...], ASGIApp] = field(default_factory=dict, compare=False, repr=False)
+    #: Set when the chunking oracle saw the target answer one request two ways by itself (skipped since).
+    nondeterministic: set[str] = field(default_factory=set, compare=False, repr=False)
 
     def build(self, stack: Sequence[int]) -> ASGIApp:
         """The app for a composed ``stack`` (indices into ``compose``), cached."""
@@ -100,10 +102,15 @@ class Target:
         compared: list[Finding] = []
         if self.bare is not None and outcome.case.differential:
             bare, compared = self._compare(outcome, settings)
-        if self.protocol == "http":
+        # (An adversarial endpoint's own background tasks are judged by the comparison instead.)
+        if self.protocol == "http" and not outcome.probe.background:
             findings += [f for f in app_task_findings(outcome, bare) if settings.reports(f.code)]
         if lifespan_symptoms:
             return outcome, compared + findings
+        if self.protocol == "http" and not findings and not compared and settings.reports("response-depends-on-chunking"):
+            from asgifuzz.chunking import chunking_findings
+
+            findings = chunking_findings(app, outcome, settings, self.nondeterministic, self.id)
         # The comparison runs whatever the stack run found on its own (issue 12).  The stack's
         # findings come first, then what differs from the bare app; a finding the bare app shows
         # as well (the route's own failure) comes last: what the stack changed leads.
