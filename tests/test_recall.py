@@ -166,3 +166,15 @@ def test_a_middleware_that_answers_by_itself_is_not_blamed_for_the_bare_route_fa
 
     result = fuzz(user_app(REPORT, AnswersItself), max_examples=60, seed=3, checks=["exception-swallowed"])
     assert result.findings == []
+
+
+def test_confirm_judges_a_completed_truncated_response_by_the_client_and_the_log() -> None:
+    from asgifuzz.confirm._client import ClientView
+    from asgifuzz.confirm._rules import Evidence, judge
+
+    log = ("ERROR:    Exception in ASGI application", "Traceback (most recent call last):", "ValueError: boom")
+    whole = ClientView(status=200, body=b"row 1\n", complete=True)
+    broken = ClientView(status=200, body=b"row 1\n", complete=False, server_closed=True)
+    assert judge("truncated-response-completed", Evidence(whole, log))[0] == "reproduced"
+    assert judge("truncated-response-completed", Evidence(broken, log))[0] == "not-reproduced"
+    assert judge("truncated-response-completed", Evidence(whole, ()))[0] == "undecided"
