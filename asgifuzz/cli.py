@@ -208,10 +208,19 @@ def build_parser() -> argparse.ArgumentParser:
         help="replay each finding on the real servers installed here (uvicorn, hypercorn, ...) and say where it reproduced",
     )  # fmt: skip
     run.add_argument("-x", "--exitfirst", action="store_true", help="stop at the first finding")
+    run.add_argument(
+        "-v", "--verbose", action="store_true",
+        help="let the app's logging and prints through as they happen (no live panel); by default they are "
+        "captured per example and shown with its finding",
+    )  # fmt: skip
     run.add_argument("--real-time", action="store_true", help="use the real clock instead of virtual time")
     run.add_argument("--corpus", default=None, metavar="DIR", help="save each finding as a replayable case under DIR")
     run.add_argument("--junit-xml", default=None, metavar="FILE", help="write a JUnit XML report (one test per invariant)")
     run.add_argument("--sarif", default=None, metavar="FILE", help="write a SARIF 2.1.0 log for code-scanning dashboards")
+    run.add_argument(
+        "--html", default=None, metavar="FILE",
+        help="write an HTML report: each finding's minimal case drawn as a sequence diagram",
+    )  # fmt: skip
     run.add_argument(
         "--database", default=DEFAULT_DATABASE, metavar="DIR",
         help=f"Hypothesis example database shared by the workers (default: {DEFAULT_DATABASE})",
@@ -310,6 +319,7 @@ def _settings(args: argparse.Namespace, *, demo: bool) -> Settings:
         workers=args.workers,
         lifespan=getattr(args, "lifespan", "auto"),
         paths=tuple(getattr(args, "path", None) or ()),
+        show_output=getattr(args, "verbose", False),
     )
 
 
@@ -429,7 +439,7 @@ def _run(args: argparse.Namespace, *, target: str, app_dir: str | None, demo: bo
     options = run_options(settings, target=target, app_dir=app_dir, factory=getattr(args, "factory", False))
     console = _console()
     show = not args.json
-    result = _supervise(options, console, live=show and console.is_terminal, intro=DEMO_INTRO if demo and show else None)
+    result = _supervise(options, console, live=show and console.is_terminal and not settings.show_output, intro=DEMO_INTRO if demo and show else None)
     status = _check_error(result, debug=args.debug)
     if status is not None:
         return status
@@ -466,7 +476,7 @@ def replay_command(path: Path, *, app_dir: str | None) -> str:
 
 
 def _file_handlers(args: argparse.Namespace) -> list[Handler]:
-    """``--junit-xml`` and ``--sarif``."""
+    """``--junit-xml``, ``--sarif`` and ``--html``."""
     out: list[Handler] = []
     if getattr(args, "junit_xml", None):
         from asgifuzz.report.junit import JUnitHandler
@@ -476,6 +486,10 @@ def _file_handlers(args: argparse.Namespace) -> list[Handler]:
         from asgifuzz.report.sarif import SarifHandler
 
         out.append(SarifHandler(args.sarif))
+    if getattr(args, "html", None):
+        from asgifuzz.report.html import HtmlHandler
+
+        out.append(HtmlHandler(args.html))
     return out
 
 
