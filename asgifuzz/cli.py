@@ -46,6 +46,8 @@ EXIT_INTERNAL = 3
 EXIT_INTERRUPTED = 130
 
 DEFAULT_DATABASE = os.path.join(".asgifuzz", "examples")
+#: Where the full text report goes when stdout shows one line per finding (``--report summary``).
+DEFAULT_REPORT_FILE = os.path.join(".asgifuzz", "report.txt")
 DEMO_TARGET = "asgifuzz.demo:app"
 DEFAULT_MAX_EXAMPLES = 1000
 DEMO_MAX_EXAMPLES = 300
@@ -75,7 +77,8 @@ EPILOG_RUN = """examples:
 The app runs in worker processes: an app that blocks the event loop or ends
 the process is reported as a finding, and the run ends within --max-time plus
 a few seconds.  Workers share one Hypothesis example database (--database), so
-a rerun replays the failing examples of earlier runs first.
+a rerun replays the failing examples of earlier runs first; with
+--database redis://host:6379/0, so do runs on other machines.
 
 Findings are errors (a real server rejects it, a client gets a wrong or no
 response, a crash, a hang) or warnings (the spec's letter that servers
@@ -218,12 +221,18 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--junit-xml", default=None, metavar="FILE", help="write a JUnit XML report (one test per invariant)")
     run.add_argument("--sarif", default=None, metavar="FILE", help="write a SARIF 2.1.0 log for code-scanning dashboards")
     run.add_argument(
+        "--report", choices=["auto", "full", "summary"], default="auto",
+        help="what stdout shows: every finding in full, or one line each with the full report written to "
+        f"{DEFAULT_REPORT_FILE} (default auto: full on a terminal, summary when piped, as in CI logs)",
+    )  # fmt: skip
+    run.add_argument(
         "--html", default=None, metavar="FILE",
         help="write an HTML report: each finding's minimal case drawn as a sequence diagram",
     )  # fmt: skip
     run.add_argument(
-        "--database", default=DEFAULT_DATABASE, metavar="DIR",
-        help=f"Hypothesis example database shared by the workers (default: {DEFAULT_DATABASE})",
+        "--database", default=DEFAULT_DATABASE, metavar="DIR|URL",
+        help=f"Hypothesis example database shared by the workers (default: {DEFAULT_DATABASE}); "
+        "redis://host:port/db shares it between machines (pip install 'asgifuzz[redis]')",
     )  # fmt: skip
     run.add_argument("--no-database", action="store_true", help="do not read or write an example database")
     run.add_argument(
@@ -499,8 +508,11 @@ def _output_handler(args: argparse.Namespace, console: Any) -> Handler:
         from asgifuzz.report.json import JsonHandler
 
         return JsonHandler(sys.stdout)
-    from asgifuzz.report.terminal import TerminalHandler
+    from asgifuzz.report.terminal import SummaryHandler, TerminalHandler
 
+    mode = getattr(args, "report", "full")  # the demo always shows its whole report
+    if mode == "summary" or (mode == "auto" and not console.is_terminal):
+        return SummaryHandler(console, DEFAULT_REPORT_FILE)
     return TerminalHandler(console)
 
 
