@@ -46,6 +46,8 @@ EXIT_INTERNAL = 3
 EXIT_INTERRUPTED = 130
 
 DEFAULT_DATABASE = os.path.join(".asgifuzz", "examples")
+#: Where the full text report goes when stdout shows one line per finding (``--report summary``).
+DEFAULT_REPORT_FILE = os.path.join(".asgifuzz", "report.txt")
 DEMO_TARGET = "asgifuzz.demo:app"
 DEFAULT_MAX_EXAMPLES = 1000
 DEMO_MAX_EXAMPLES = 300
@@ -219,6 +221,11 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--corpus", default=None, metavar="DIR", help="save each finding as a replayable case under DIR")
     run.add_argument("--junit-xml", default=None, metavar="FILE", help="write a JUnit XML report (one test per invariant)")
     run.add_argument("--sarif", default=None, metavar="FILE", help="write a SARIF 2.1.0 log for code-scanning dashboards")
+    run.add_argument(
+        "--report", choices=["auto", "full", "summary"], default="auto",
+        help="what stdout shows: every finding in full, or one line each with the full report written to "
+        f"{DEFAULT_REPORT_FILE} (default auto: full on a terminal, summary when piped, as in CI logs)",
+    )  # fmt: skip
     run.add_argument(
         "--html", default=None, metavar="FILE",
         help="write an HTML report: each finding's minimal case drawn as a sequence diagram",
@@ -502,8 +509,11 @@ def _output_handler(args: argparse.Namespace, console: Any) -> Handler:
         from asgifuzz.report.json import JsonHandler
 
         return JsonHandler(sys.stdout)
-    from asgifuzz.report.terminal import TerminalHandler
+    from asgifuzz.report.terminal import SummaryHandler, TerminalHandler
 
+    mode = getattr(args, "report", "full")  # the demo always shows its whole report
+    if mode == "summary" or (mode == "auto" and not console.is_terminal):
+        return SummaryHandler(console, DEFAULT_REPORT_FILE)
     return TerminalHandler(console)
 
 
