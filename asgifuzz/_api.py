@@ -9,7 +9,7 @@ from asgifuzz._case import Case
 from asgifuzz._config import Settings
 from asgifuzz._search import ProgressCallback, SearchResult, search
 from asgifuzz._storage import hypothesis_home
-from asgifuzz._targets import discover_targets
+from asgifuzz._targets import discover_targets, select_targets
 
 __all__ = ("fuzz",)
 
@@ -77,6 +77,7 @@ def fuzz(
         paths=paths or settings.paths,
         notes=notes,
     )
+    targets = select_targets(targets, settings.routes)
     with hypothesis_home(settings.database):  # no stray .hypothesis/ in the working directory
         result = search(targets, settings, on_progress, seeds)
     result.notes[:0] = notes
