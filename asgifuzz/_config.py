@@ -66,6 +66,9 @@ class Settings:
     # -- what is reported
     #: Invariant codes to report; None reports every one.
     checks: frozenset[str] | None = None
+    #: Let the app's logging and prints through as they happen (``-v``), besides
+    #: keeping them with the findings (``asgifuzz._capture``).
+    show_output: bool = False
     # -- persistence and processes
     #: A Hypothesis example database, a directory for one, or None.
     database: Any = None

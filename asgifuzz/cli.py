@@ -223,6 +223,11 @@ def build_parser() -> argparse.ArgumentParser:
     )  # fmt: skip
     run.add_argument("-x", "--exitfirst", action="store_true", help="stop at the first finding")
     run.add_argument(
+        "-v", "--verbose", action="store_true",
+        help="let the app's logging and prints through as they happen (no live panel); by default they are "
+        "captured per example and shown with its finding",
+    )  # fmt: skip
+    run.add_argument(
         "--real-time", action=argparse.BooleanOptionalAction, default=None,
         help="use the real clock instead of virtual time",
     )  # fmt: skip
@@ -362,6 +367,7 @@ def _settings(args: argparse.Namespace, *, demo: bool) -> Settings:
         lifespan=getattr(args, "lifespan", "auto"),
         paths=tuple(getattr(args, "path", None) or ()),
         routes=tuple(getattr(args, "route", None) or ()),
+        show_output=getattr(args, "verbose", False),
     )
 
 
@@ -515,7 +521,7 @@ def _run(args: argparse.Namespace, *, target: str, app_dir: str | None, demo: bo
     options = run_options(settings, target=target, app_dir=app_dir, factory=getattr(args, "factory", False))
     console = _console()
     show = not args.json
-    result = _supervise(options, console, live=show and console.is_terminal, intro=DEMO_INTRO if demo and show else None)
+    result = _supervise(options, console, live=show and console.is_terminal and not settings.show_output, intro=DEMO_INTRO if demo and show else None)
     status = _check_error(result, debug=args.debug)
     if status is not None:
         return status
