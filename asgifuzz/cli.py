@@ -17,7 +17,6 @@ corpus, JUnit, SARIF, then JSON or the terminal report.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import os
 import sys
@@ -31,6 +30,7 @@ from asgifuzz import __version__
 from asgifuzz._corpus_cli import add_replay_parser, add_show_parser, cmd_replay, cmd_show
 from asgifuzz._errors import UsageError
 from asgifuzz._project import find_root
+from asgifuzz._usage import check_backend_mismatch, gitignore_hint
 from asgifuzz.confirm.cli import add_confirm_parser, cmd_confirm
 
 if TYPE_CHECKING:
@@ -169,15 +169,7 @@ def _add_budget_options(parser: argparse.ArgumentParser, *, max_examples: int) -
     parser.add_argument("--debug", action="store_true", help="show tracebacks behind errors")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="asgifuzz",
-        description="Fuzz ASGI apps and middleware stacks: body chunking, client disconnects, scheduling.",
-        epilog=EPILOG_MAIN,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    parser.add_argument("--version", action="version", version=f"asgifuzz {__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+def _add_run_parser(sub: Any) -> None:
     run = sub.add_parser(
         "run",
         help="fuzz an app given as MODULE:ATTR",
@@ -246,6 +238,18 @@ def build_parser() -> argparse.ArgumentParser:
         "--block-timeout", type=_positive_float, default=None, metavar="SECONDS",
         help="report event-loop-blocked when one example makes no progress this long (default: 5)",
     )  # fmt: skip
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="asgifuzz",
+        description="Fuzz ASGI apps and middleware stacks: body chunking, client disconnects, scheduling.",
+        epilog=EPILOG_MAIN,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"asgifuzz {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    _add_run_parser(sub)
     demo = sub.add_parser(
         "demo",
         help="fuzz the bundled demo app with a real-world middleware bug",
@@ -427,39 +431,6 @@ def _supervise(options: RunOptions, console: Any, *, live: bool, intro: str | No
             panel.stop()
 
 
-#: What an asyncio-only API says when it runs on trio (asyncio's, sniffio's, trio's own words).
-_ASYNCIO_ONLY = (
-    "no running event loop",
-    "There is no current event loop",
-    "AsyncLibraryNotFoundError",
-    "trio doesn't know how to handle",
-    "asyncio.exceptions",
-    "got Future <",
-)
-
-
-def check_backend_mismatch(findings: Sequence[Finding], backends: Sequence[str]) -> None:
-    """One line instead of findings when the app calls asyncio-only APIs and runs on trio.
-
-    Such an app is not broken: it just cannot run on trio, and every finding
-    on the trio backend is that same mismatch (``--backend asyncio`` is the fix).
-    """
-    if "trio" not in backends:
-        return
-    for finding in findings:
-        if finding.case is None or finding.case.backend != "trio":
-            continue
-        text = f"{finding.message}\n{finding.exception_text()}"
-        if any(marker in text for marker in _ASYNCIO_ONLY):
-            lines = finding.exception_text().strip().splitlines()
-            cause = lines[-1] if lines else finding.message
-            at = f" at {finding.where}" if finding.where else ""
-            raise UsageError(
-                f"the app uses asyncio-only APIs, so it cannot run on trio ({cause}{at}); "
-                "fuzz it with --backend asyncio"
-            )
-
-
 def _check_error(result: RunResult, *, debug: bool) -> int | None:
     """Exit status 3 for asgifuzz's own failure; ``UsageError`` for bad input; None when the run worked."""
     if result.error is None:
@@ -554,32 +525,15 @@ def _run(args: argparse.Namespace, *, target: str, app_dir: str | None, demo: bo
     run_handlers(report, handlers)
     if show and corpus is not None and corpus.saved:
         where = f"the temporary folder {corpus_dir} (--corpus DIR keeps them)" if saved_to_temp else str(corpus_dir)
-        console.print(f"corpus: {len(corpus.saved)} case(s) saved under {where}")
+        console.print(f"corpus: {len(corpus.saved)} case(s) saved under {where}", soft_wrap=True)
     if show:
-        _gitignore_hint(database_was_new, getattr(args, "database", None), console)
+        hint = gitignore_hint(database_was_new, getattr(args, "database", None))
+        if hint:
+            console.print(hint, soft_wrap=True)
     if show and demo:
         console.print()
         console.print(DEMO_OUTRO)
     return report.exit_status()
-
-
-def _gitignore_hint(was_new: bool, database: str | None, console: Any) -> None:
-    """Once (the run that created the example database): suggest ignoring ``.asgifuzz/`` in git."""
-    if not was_new or database is None or not Path(database).exists():
-        return
-    here = Path.cwd().resolve()
-    try:
-        inside = Path(database).resolve().relative_to(here).parts[:1] == (".asgifuzz",)
-    except ValueError:
-        inside = False
-    repo = next((d for d in (here, *here.parents) if (d / ".git").exists()), None)
-    if not inside or repo is None:
-        return
-    ignore = repo / ".gitignore"
-    with contextlib.suppress(OSError):
-        if ".asgifuzz" in ignore.read_text(encoding="utf-8", errors="replace"):
-            return
-    console.print("hint: asgifuzz keeps its example database in .asgifuzz/; add '.asgifuzz/' to your .gitignore")
 
 
 def replay_command(path: Path, *, app_dir: str | None) -> str:

@@ -160,7 +160,7 @@ def _project(config: pytest.Config) -> Any:
         try:
             project = load_project(config.rootpath)
         except UsageError as exc:
-            raise pytest.UsageError(f"asgifuzz: {exc}") from None
+            pytest.fail(f"asgifuzz: {exc}", pytrace=False)
         config.stash[_PROJECT_KEY] = project
     return project
 
