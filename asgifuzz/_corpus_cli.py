@@ -68,6 +68,10 @@ def add_show_parser(subparsers: Any) -> argparse.ArgumentParser:
         help="print the raw HTTP/1.1 bytes and pauses a client sends to reproduce the case against a "
         "running server (default 127.0.0.1:8000), and a curl command where curl can express it",
     )  # fmt: skip
+    parser.add_argument(
+        "--html", default=None, metavar="FILE",
+        help="also write the replayed case as an HTML sequence diagram (client, server, each middleware, the endpoint)",
+    )  # fmt: skip
     return parser
 
 
@@ -222,6 +226,9 @@ def cmd_show(args: argparse.Namespace) -> int:
     if args.http is not None:
         return _print_http(cc, args.http)
     if args.no_replay:
+        if args.html:
+            print("asgifuzz: error: --html draws the replayed case; it cannot go with --no-replay", file=sys.stderr)
+            return 2
         return 0
     try:
         result = replay_case(cc, app=args.app, app_dir=args.app_dir)
@@ -239,5 +246,17 @@ def cmd_show(args: argparse.Namespace) -> int:
     print("messages (seq, virtual time, who -> whom, message):")
     for line in render_trace(trace, limit=200):
         print(line)
+    if args.html:
+        _write_html(args.html, cc, finding, trace, outcome=result.outcome)
     return 0
+
+
+def _write_html(path: str, cc: Any, finding: Any, trace: Any, *, outcome: str) -> None:
+    from asgifuzz.report.base import write_file
+    from asgifuzz.report.html import case_document
+
+    name = cc.path.name if cc.path is not None else cc.name
+    heading = [f"app: {cc.app or '-'}", f"expect: {'violation ' + cc.expect if cc.expect else 'pass'}; replayed: {outcome}"]
+    write_file(path, case_document(f"asgifuzz case {name}", finding=finding, trace=trace, case=cc.case, heading=heading))
+    print(f"html: {path}")
 

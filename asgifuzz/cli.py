@@ -49,6 +49,8 @@ EXIT_INTERNAL = 3
 EXIT_INTERRUPTED = 130
 
 DEFAULT_DATABASE = os.path.join(".asgifuzz", "examples")
+#: Where the full text report goes when stdout shows one line per finding (``--report summary``).
+DEFAULT_REPORT_FILE = os.path.join(".asgifuzz", "report.txt")
 DEMO_TARGET = "asgifuzz.demo:app"
 DEFAULT_MAX_EXAMPLES = 1000
 DEMO_MAX_EXAMPLES = 300
@@ -78,7 +80,8 @@ EPILOG_RUN = """examples:
 The app runs in worker processes: an app that blocks the event loop or ends
 the process is reported as a finding, and the run ends within --max-time plus
 a few seconds.  Workers share one Hypothesis example database (--database), so
-a rerun replays the failing examples of earlier runs first.
+a rerun replays the failing examples of earlier runs first; with
+--database redis://host:6379/0, so do runs on other machines.
 
 Findings are errors (a real server rejects it, a client gets a wrong or no
 response, a crash, a hang) or warnings (the spec's letter that servers
@@ -230,8 +233,18 @@ def _add_run_parser(sub: Any) -> None:
     run.add_argument("--junit-xml", default=None, metavar="FILE", help="write a JUnit XML report (one test per invariant)")
     run.add_argument("--sarif", default=None, metavar="FILE", help="write a SARIF 2.1.0 log for code-scanning dashboards")
     run.add_argument(
-        "--database", default=None, metavar="DIR",
-        help=f"Hypothesis example database shared by the workers (default: {DEFAULT_DATABASE})",
+        "--report", choices=["auto", "full", "summary"], default="auto",
+        help="what stdout shows: every finding in full, or one line each with the full report written to "
+        f"{DEFAULT_REPORT_FILE} (default auto: full on a terminal, summary when piped, as in CI logs)",
+    )  # fmt: skip
+    run.add_argument(
+        "--html", default=None, metavar="FILE",
+        help="write an HTML report: each finding's minimal case drawn as a sequence diagram",
+    )  # fmt: skip
+    run.add_argument(
+        "--database", default=None, metavar="DIR|URL",
+        help=f"Hypothesis example database shared by the workers (default: {DEFAULT_DATABASE}); "
+        "redis://host:port/db shares it between machines (pip install 'asgifuzz[redis]')",
     )  # fmt: skip
     run.add_argument("--no-database", action="store_true", help="do not read or write an example database")
     run.add_argument(
@@ -543,7 +556,7 @@ def replay_command(path: Path, *, app_dir: str | None) -> str:
 
 
 def _file_handlers(args: argparse.Namespace) -> list[Handler]:
-    """``--junit-xml`` and ``--sarif``."""
+    """``--junit-xml``, ``--sarif`` and ``--html``."""
     out: list[Handler] = []
     if getattr(args, "junit_xml", None):
         from asgifuzz.report.junit import JUnitHandler
@@ -553,6 +566,10 @@ def _file_handlers(args: argparse.Namespace) -> list[Handler]:
         from asgifuzz.report.sarif import SarifHandler
 
         out.append(SarifHandler(args.sarif))
+    if getattr(args, "html", None):
+        from asgifuzz.report.html import HtmlHandler
+
+        out.append(HtmlHandler(args.html))
     return out
 
 
@@ -562,8 +579,11 @@ def _output_handler(args: argparse.Namespace, console: Any) -> Handler:
         from asgifuzz.report.json import JsonHandler
 
         return JsonHandler(sys.stdout)
-    from asgifuzz.report.terminal import TerminalHandler
+    from asgifuzz.report.terminal import SummaryHandler, TerminalHandler
 
+    mode = getattr(args, "report", "full")  # the demo always shows its whole report
+    if mode == "summary" or (mode == "auto" and not console.is_terminal):
+        return SummaryHandler(console, DEFAULT_REPORT_FILE)
     return TerminalHandler(console)
 
 
