@@ -224,7 +224,9 @@ def cmd_show(args: argparse.Namespace) -> int:
     for i, step in enumerate(steps, 1):
         print(f"  {i}. {step}")
     if args.http is not None:
-        return _print_http(cc, args.http)
+        status = _print_http(cc, args.http)
+        if status or not args.html:
+            return status
     if args.no_replay:
         if args.html:
             print("asgifuzz: error: --html draws the replayed case; it cannot go with --no-replay", file=sys.stderr)
