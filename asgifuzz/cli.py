@@ -193,7 +193,8 @@ def _add_run_parser(sub: Any) -> None:
     _add_budget_options(run, max_examples=DEFAULT_MAX_EXAMPLES)
     run.add_argument(
         "--server-profile", default=None, metavar="NAME",
-        help="server to imitate: uvicorn (default), hypercorn, daphne, strict",
+        help="pin the server to imitate: uvicorn, hypercorn, daphne, strict "
+        "(default: draw the server behaviour per example)",
     )  # fmt: skip
     run.add_argument(
         "--checks", default=None, metavar="CODES",
@@ -343,7 +344,7 @@ RUN_OPTIONS: dict[str, tuple[str, Any]] = {
     "max_examples": ("max-examples", None),
     "seed": ("seed", None),
     "workers": ("workers", 1),
-    "server_profile": ("server-profile", "uvicorn"),
+    "server_profile": ("server-profile", None),
     "backend": ("backend", "asyncio"),
     "lifespan": ("lifespan", "auto"),
     "path": ("paths", None),
@@ -374,7 +375,7 @@ def _settings(args: argparse.Namespace, *, demo: bool) -> Settings:
         max_time=args.max_time,
         seed=args.seed if args.seed is not None else random.randrange(2**32),
         backend=args.backend,
-        profile=getattr(args, "server_profile", "uvicorn"),
+        profile=getattr(args, "server_profile", None),
         checks=getattr(args, "checks", None),
         exitfirst=getattr(args, "exitfirst", False),
         virtual_time=not getattr(args, "real_time", False),
