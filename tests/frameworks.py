@@ -9,7 +9,14 @@ so it tests what users get).  It lives under ``$ASGIFUZZ_VENVS`` (default
 while its stamp matches the pins and the asgifuzz sources.
 
 Pins: the newest release of each that installs on Python 3.11 at the time of
-writing (Django 6 needs Python 3.12, so Django is the newest 5.2).
+writing (Django 6 needs Python 3.12, so Django is the newest 5.2).  Beside the
+frameworks: what ``tests/test_realapps.py`` fuzzes real apps with (WSGI
+adapters and Flask, aiofiles, prometheus-fastapi-instrumentator, slowapi,
+sentry-sdk) and what it confirms findings on (uvicorn) and runs trio with.
+
+Several checkouts (git worktrees) share one ``.ci-venvs``: a change of pins
+installs the new pins over the old ones instead of wiping the environment
+another checkout's tests may be running in.
 """
 
 from __future__ import annotations
@@ -33,9 +40,17 @@ PINS = [
     "sanic==25.12.1",
     "fastapi==0.165.0",
     "starlette==1.10.0",
+    # Real-app acceptance (tests/test_realapps.py): libraries users put around their apps.
+    "a2wsgi==1.10.10",
+    "asgiref==3.13.0",
+    "flask==3.1.3",
+    "aiofiles==25.1.0",
+    "prometheus-fastapi-instrumentator==8.1.0",
+    "slowapi==0.1.10",
+    "sentry-sdk==2.75.0",
 ]
-#: What the realapps import beyond the frameworks themselves.
-EXTRAS = ["python-multipart"]
+#: What the realapps import beyond the frameworks themselves, and the real server and backend the tests use.
+EXTRAS = ["python-multipart", "itsdangerous", "uvicorn==0.54.0", "trio==0.35.0"]
 
 
 def venvs_dir() -> Path:
@@ -76,8 +91,9 @@ def _venv_python() -> Path:
     wanted = " ".join(PINS + EXTRAS) + " " + _source_hash()
     if python.exists() and stamp.exists() and stamp.read_text() == wanted:
         return python
-    if not python.exists() or not stamp.exists() or stamp.read_text().rsplit(" ", 1)[0] != wanted.rsplit(" ", 1)[0]:
+    if not python.exists():
         venv.EnvBuilder(with_pip=True, clear=True).create(home)
+    if not stamp.exists() or stamp.read_text().rsplit(" ", 1)[0] != wanted.rsplit(" ", 1)[0]:
         _pip(python, *PINS, *EXTRAS)
     # Only asgifuzz changed (or it is new): reinstall it alone, keeping the pins.
     _pip(python, "--no-deps", "--force-reinstall", str(ROOT))
