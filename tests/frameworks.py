@@ -1,4 +1,4 @@
-"""A virtualenv with pinned current releases of the web frameworks, built once per machine.
+"""A virtualenv with pinned current releases of the web frameworks, built once per machine and set of pins.
 
 ``tests/test_routes.py`` checks route discovery on a real app of each
 framework (``tests/realapps/``).  Frameworks the running interpreter lacks are
@@ -14,9 +14,10 @@ frameworks: what ``tests/test_realapps.py`` fuzzes real apps with (WSGI
 adapters and Flask, aiofiles, prometheus-fastapi-instrumentator, slowapi,
 sentry-sdk) and what it confirms findings on (uvicorn) and runs trio with.
 
-Several checkouts (git worktrees) share one ``.ci-venvs``: a change of pins
-installs the new pins over the old ones instead of wiping the environment
-another checkout's tests may be running in.
+Several checkouts (git worktrees) may share one ``.ci-venvs``: the
+environment's folder is named after a hash of its pins, so a checkout with
+other pins builds its own instead of wiping the one another checkout's tests
+are running in (the old code wiped on any change of pins).
 """
 
 from __future__ import annotations
@@ -29,7 +30,6 @@ import venv
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-NAME = "frameworks"
 
 PINS = [
     "django==5.2.19",
@@ -51,6 +51,10 @@ PINS = [
 ]
 #: What the realapps import beyond the frameworks themselves, and the real server and backend the tests use.
 EXTRAS = ["python-multipart", "itsdangerous", "uvicorn==0.54.0", "trio==0.35.0"]
+
+
+#: The environment's folder under venvs_dir(): one per set of pins.
+NAME = "frameworks-" + hashlib.sha256(" ".join(PINS + EXTRAS).encode()).hexdigest()[:8]
 
 
 def venvs_dir() -> Path:
@@ -91,9 +95,8 @@ def _venv_python() -> Path:
     wanted = " ".join(PINS + EXTRAS) + " " + _source_hash()
     if python.exists() and stamp.exists() and stamp.read_text() == wanted:
         return python
-    if not python.exists():
+    if not python.exists() or not stamp.exists() or stamp.read_text().rsplit(" ", 1)[0] != wanted.rsplit(" ", 1)[0]:
         venv.EnvBuilder(with_pip=True, clear=True).create(home)
-    if not stamp.exists() or stamp.read_text().rsplit(" ", 1)[0] != wanted.rsplit(" ", 1)[0]:
         _pip(python, *PINS, *EXTRAS)
     # Only asgifuzz changed (or it is new): reinstall it alone, keeping the pins.
     _pip(python, "--no-deps", "--force-reinstall", str(ROOT))
