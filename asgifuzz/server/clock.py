@@ -81,7 +81,8 @@ _WAIT_FRAMES = frozenset(
 _BLOCKING_LINE = re.compile(r"\.(acquire|get|wait|wait_for|join|result|put)\(")
 
 _baseline: frozenset[int] | None = None
-_busy_since: float | None = None
+#: ident -> when the thread was first seen busy without a pause since (real time).
+_busy_since: dict[int, float] = {}
 
 
 def note_thread_baseline() -> None:
@@ -149,27 +150,26 @@ def busy_worker_threads() -> int:
     WSGI adapters and async_to_sync wait there), and busy otherwise.  An
     idle verdict is taken only when two looks, ``THREAD_POLL`` apart, see
     every thread parked at the same place.  Threads that existed before any
-    app code ran are not the app's (``note_thread_baseline``).  Busy threads
-    hold virtual time back for at most ``MAX_THREAD_WAIT`` real seconds.
+    app code ran are not the app's (``note_thread_baseline``).  Each thread
+    holds virtual time back for at most ``MAX_THREAD_WAIT`` real seconds of
+    being busy without a pause; after that it is ignored until it is next
+    seen idle (a thread stuck for good, or a library's housekeeping thread
+    that sleeps in a loop forever, such as sentry-sdk's monitor, must not
+    stall the run, nor make every other thread's work invisible).
     """
-    global _busy_since
     if threading.active_count() == 1:
+        _busy_since.clear()
         return 0  # the common case: no other thread exists at all
     first = _thread_states()
-    busy = sum(not parked for parked, _, _ in first.values())
+    busy = {ident for ident, (parked, _, _) in first.items() if not parked}
     if not busy and first:
         time.sleep(THREAD_POLL)
         again = _thread_states()
-        busy = sum(1 for ident, state in again.items() if not state[0] or first.get(ident) != state)
-    if not busy:
-        _busy_since = None
-        return 0
+        busy = {ident for ident, state in again.items() if not state[0] or first.get(ident) != state}
+    for ident in [i for i in _busy_since if i not in busy]:
+        del _busy_since[ident]  # seen idle, or gone: its allowance starts over
     now = time.monotonic()
-    if _busy_since is None:
-        _busy_since = now
-    elif now - _busy_since > MAX_THREAD_WAIT:
-        return 0  # bounded: a thread stuck for good must not stall the run
-    return busy
+    return sum(now - _busy_since.setdefault(ident, now) <= MAX_THREAD_WAIT for ident in busy)
 
 
 class _Idle:
