@@ -23,7 +23,9 @@ PINS: dict[str, list[str]] = {
     "starlette-0.38.3": ["starlette==0.38.3", "uvicorn"],  # uvicorn: tests/test_known_bugs.py confirms #3458 on it
     # tests/test_realapps.py: 5.8.2 builds its metrics in its middleware's constructor, so a rebuilt stack that
     # re-ran the constructor died with "Duplicated timeseries in CollectorRegistry" (issue 10).
-    "prometheus-5.8.2": ["prometheus-fastapi-instrumentator==5.8.2", "fastapi==0.165.0", "uvicorn"],
+    "prometheus-5.8.2": [
+        "prometheus-fastapi-instrumentator==5.8.2", "fastapi==0.165.0", "slowapi==0.1.10", "sentry-sdk==2.75.0", "uvicorn",
+    ],
 }
 
 
