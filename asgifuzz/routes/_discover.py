@@ -28,8 +28,11 @@ READERS: tuple[tuple[str, str], ...] = (
     ("sanic", "sanic"),
 )
 #: Attributes under which wrappers keep the app they wrap (Starlette/ASGI middleware,
-#: Django's static files handler, Quart's ``asgi_app``, functools.wraps, bound methods).
-WRAPPED_ATTRS = ("app", "application", "asgi_app", "handler", "_app", "wrapped", "__wrapped__", "__self__")
+#: Django's static files handler, Quart's ``asgi_app``, functools.wraps, bound methods,
+#: asgiref's ``WsgiToAsgi``).
+WRAPPED_ATTRS = (
+    "app", "application", "asgi_app", "handler", "_app", "wrapped", "__wrapped__", "__self__", "wsgi_application",
+)  # fmt: skip
 _MAX_UNWRAP = 6
 _MAX_CANDIDATES = 32
 _MAX_NESTING = 4
