@@ -65,7 +65,7 @@ def test_a_thread_busy_forever_does_not_hide_other_threads_work(monkeypatch: pyt
 
 #: Runs in the virtualenv: fuzz MODULE:ATTR and print one JSON line with what the test checks.
 PROBE = r"""
-import importlib, importlib.metadata, json, sys
+import importlib, importlib.metadata, json, os, sys
 import asgifuzz
 from asgifuzz import _targets
 from asgifuzz.routes import discover_routes
@@ -100,7 +100,10 @@ print(json.dumps({
         for f in result.findings
     ],
     "notes": result.notes,
-}))
+}), flush=True)
+# asgiref's single-thread executor can be left waiting forever on an example's closed loop (see
+# test_asgiref_wsgi_no_false_hang): the interpreter would then join that thread forever at exit.
+os._exit(0)
 """
 
 
@@ -221,13 +224,19 @@ def test_framework_app_every_route_reached_and_only_real_findings(framework: str
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("backend", ["asyncio", "trio"])
-def test_fastapi_lifespan_state_routers_and_pure_asgi_middleware(backend: str) -> None:
-    report = fuzz_in_venv(frameworks_python(), "lifespan_app:app", "fastapi", max_examples=500, backend=backend)
-    assert unreached(report) == {}
-    assert report["findings"] == []
-    # The pure-ASGI middleware is fuzzed in front of asgifuzz's endpoints too.
-    assert any(t.startswith("stack[ServerTiming] -> ") for t in report["statuses"])
+def test_fastapi_lifespan_state_routers_and_pure_asgi_middleware() -> None:
+    python = frameworks_python()
+    sent: dict[str, set[str]] = {}
+    for backend in ("asyncio", "trio"):
+        report = fuzz_in_venv(python, "lifespan_app:app", "fastapi", max_examples=800, backend=backend)
+        assert {r: why for r, why in unreached(report).items() if "never sent" not in why} == {}
+        assert report["findings"] == []
+        # The pure-ASGI middleware is fuzzed in front of asgifuzz's endpoints too.
+        assert any(t.startswith("stack[ServerTiming] -> ") for t in report["statuses"])
+        for target, per in report["methods"].items():
+            sent.setdefault(target, set()).update(per)
+    missing = {r: set(r.split(" ", 1)[0].split(",")) - sent.get(f"route {r}", set()) for r in report["routes"]}
+    assert {r: m for r, m in missing.items() if m} == {}
 
 
 #: slowapi's SlowAPIASGIMiddleware re-sends http.response.start before every body message: a streamed
@@ -273,13 +282,17 @@ def test_django_and_aiofiles_never_hang() -> None:
     aiofiles (asyncio only: Django's ASGI handler and aiofiles need asyncio).
     """
     python = frameworks_python()
-    django = fuzz_in_venv(python, "django_app:application", "django", max_time=25, backend="asyncio", timeout=120)
-    aiofiles = fuzz_in_venv(python, "aiofiles_app:app", "aiofiles", max_time=10, backend="asyncio", timeout=120)
+    django = fuzz_in_venv(
+        python, "django_app:application", "django", max_time=25, max_examples=10**6, backend="asyncio", timeout=120
+    )
+    aiofiles = fuzz_in_venv(
+        python, "aiofiles_app:app", "aiofiles", max_time=10, max_examples=10**6, backend="asyncio", timeout=120
+    )
     for report in (django, aiofiles):
         assert [f for f in report["findings"] if f["code"] != "header-name-case"] == []
         assert unreached(report) == {}
-    assert django["examples"] >= 1000  # ~120/s here: no stall on asgiref's threads
-    assert aiofiles["examples"] >= 400
+    assert django["examples"] >= 1500  # ~180/s here: no stall on asgiref's threads
+    assert aiofiles["examples"] >= 500
 
 
 @pytest.mark.slow
@@ -292,7 +305,7 @@ def test_wsgi_adapters_fuzz_at_a_normal_rate_without_false_hangs() -> None:
     """
     python = frameworks_python()
     runs = {
-        name: fuzz_in_venv(python, f"wsgi_apps:{name}", dist, max_time=8, backend="asyncio")
+        name: fuzz_in_venv(python, f"wsgi_apps:{name}", dist, max_time=8, max_examples=10**6, backend="asyncio")
         for name, dist in (("a2wsgi_app", "a2wsgi"), ("asgiref_app", "asgiref"), ("asgi_app", "starlette"))
     }
     rate = {name: r["examples"] / r["elapsed"] for name, r in runs.items()}
@@ -306,12 +319,49 @@ def test_wsgi_adapters_fuzz_at_a_normal_rate_without_false_hangs() -> None:
     assert {f["code"] for f in runs["asgiref_app"]["findings"]} <= {"exception-on-disconnect", "app-hang"}
 
 
-@pytest.mark.slow
-@pytest.mark.xfail(
-    reason="open false positive: rarely (~1 in 1000 examples) asgiref's WsgiToAsgi is reported as still running "
-    "60 s after the response completed, waiting at asgiref/sync.py:580; not reproduced on uvicorn nor by replay",
-    strict=False,
+ASGIREF_STUCK = (
+    "open false positive: an example's event loop closes while asgiref's WsgiToAsgi thread waits in "
+    "AsyncToSync(send) for a callback on that loop (asgiref/current_thread_executor.py:80); the thread waits "
+    "forever, and since sync_to_async(thread_sensitive=True) runs on one process-wide thread, every later "
+    "example is reported as app-hang at asgiref/sync.py:580, and the process cannot exit (it joins the "
+    "thread). Not reproduced on uvicorn, whose loop never closes under the app. Rare (some runs never hit it)."
 )
+
+
+@pytest.mark.slow
+@pytest.mark.xfail(reason=ASGIREF_STUCK, strict=False)
 def test_asgiref_wsgi_no_false_hang() -> None:
-    report = fuzz_in_venv(frameworks_python(), "wsgi_apps:asgiref_app", "asgiref", max_time=10, backend="asyncio")
+    report = fuzz_in_venv(
+        frameworks_python(), "wsgi_apps:asgiref_app", "asgiref", max_time=10, max_examples=10**6, backend="asyncio"
+    )
     assert "app-hang" not in {f["code"] for f in report["findings"]}
+
+
+def test_a_thread_woken_but_not_yet_running_is_not_parked() -> None:
+    """A thread waiting on a future that is already done is about to run: not idle.
+
+    On a loaded machine a woken thread can stay off the CPU for longer than
+    the two looks of ``busy_worker_threads`` take; counted as parked, virtual
+    time jumped 60 s and WSGI adapters (a2wsgi waits in ``future.result()``,
+    asgiref in ``run_until_future``) were reported as ``app-hang``.  Here the
+    future is marked done without notifying its waiter, which freezes the
+    thread in exactly that state.
+    """
+    import concurrent.futures
+    import sys
+
+    from asgifuzz.server import clock
+
+    future: concurrent.futures.Future[None] = concurrent.futures.Future()
+    waiter = threading.Thread(target=future.result, daemon=True)
+    waiter.start()
+    try:
+        time.sleep(0.05)
+        frame = sys._current_frames()[waiter.ident]  # type: ignore[index]
+        assert clock._parked(frame)
+        with future._condition:  # type: ignore[attr-defined]
+            future._state = "FINISHED"  # type: ignore[attr-defined]  # done, its waiter not yet notified
+        assert not clock._parked(sys._current_frames()[waiter.ident])  # type: ignore[index]
+    finally:
+        future._state = "PENDING"  # type: ignore[attr-defined]
+        future.set_result(None)

@@ -31,6 +31,7 @@ on trio.  Both are called exactly when the loop has nothing runnable.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import linecache
 import os
 import re
@@ -97,10 +98,20 @@ def note_thread_baseline() -> None:
 
 
 def _job_pending(frame: Any) -> bool:
-    """A parked worker that was just handed a job it has not picked up yet."""
+    """A parked worker that was just handed a job it has not picked up yet, or woken but not yet run.
+
+    A thread waiting for a future or an event that is already done has been
+    notified; on a loaded machine it may not run for a while, and two looks
+    would see it parked at the same place.
+    """
     owner = frame.f_locals.get("self")
     if getattr(owner, "_job", None) is not None:  # trio's thread cache
         return True
+    for waited in (owner, frame.f_locals.get("future")):
+        if isinstance(waited, concurrent.futures.Future) and waited.done():
+            return True
+        if isinstance(waited, threading.Event) and waited.is_set():
+            return True
     queue = frame.f_locals.get("work_queue")  # concurrent.futures
     if queue is None and frame.f_code.co_name == "get":
         queue = owner  # queue.Queue.get (anyio's workers)
