@@ -1,4 +1,4 @@
-"""A virtualenv with pinned current releases of the web frameworks, built once per machine.
+"""A virtualenv with pinned current releases of the web frameworks, built once per machine and set of pins.
 
 ``tests/test_routes.py`` checks route discovery on a real app of each
 framework (``tests/realapps/``).  Frameworks the running interpreter lacks are
@@ -9,7 +9,15 @@ so it tests what users get).  It lives under ``$ASGIFUZZ_VENVS`` (default
 while its stamp matches the pins and the asgifuzz sources.
 
 Pins: the newest release of each that installs on Python 3.11 at the time of
-writing (Django 6 needs Python 3.12, so Django is the newest 5.2).
+writing (Django 6 needs Python 3.12, so Django is the newest 5.2).  Beside the
+frameworks: what ``tests/test_realapps.py`` fuzzes real apps with (WSGI
+adapters and Flask, aiofiles, prometheus-fastapi-instrumentator, slowapi,
+sentry-sdk) and what it confirms findings on (uvicorn) and runs trio with.
+
+Several checkouts (git worktrees) may share one ``.ci-venvs``: the
+environment's folder is named after a hash of its pins, so a checkout with
+other pins builds its own instead of wiping the one another checkout's tests
+are running in (the old code wiped on any change of pins).
 """
 
 from __future__ import annotations
@@ -22,7 +30,6 @@ import venv
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-NAME = "frameworks"
 
 PINS = [
     "django==5.2.19",
@@ -33,9 +40,21 @@ PINS = [
     "sanic==25.12.1",
     "fastapi==0.165.0",
     "starlette==1.10.0",
+    # Real-app acceptance (tests/test_realapps.py): libraries users put around their apps.
+    "a2wsgi==1.10.10",
+    "asgiref==3.13.0",
+    "flask==3.1.3",
+    "aiofiles==25.1.0",
+    "prometheus-fastapi-instrumentator==8.1.0",
+    "slowapi==0.1.10",
+    "sentry-sdk==2.75.0",
 ]
-#: What the realapps import beyond the frameworks themselves.
-EXTRAS = ["python-multipart"]
+#: What the realapps import beyond the frameworks themselves, and the real server and backend the tests use.
+EXTRAS = ["python-multipart", "itsdangerous", "uvicorn==0.54.0", "trio==0.35.0"]
+
+
+#: The environment's folder under venvs_dir(): one per set of pins.
+NAME = "frameworks-" + hashlib.sha256(" ".join(PINS + EXTRAS).encode()).hexdigest()[:8]
 
 
 def venvs_dir() -> Path:

@@ -1,4 +1,4 @@
-"""Virtualenvs with pinned old Starlette releases, built once per machine.
+"""Virtualenvs with pinned old releases (Starlette, an instrumentator), built once per machine.
 
 Each environment gets the pins below, trio, and asgifuzz itself installed
 from this checkout (a regular install, so it tests what users get).  They
@@ -21,6 +21,11 @@ ROOT = Path(__file__).resolve().parent.parent
 PINS: dict[str, list[str]] = {
     "starlette-0.37.2": ["starlette==0.37.2", "anyio==4.4.0", "uvicorn"],  # uvicorn: asgifuzz confirm reproduces the seed bug on it
     "starlette-0.38.3": ["starlette==0.38.3", "uvicorn"],  # uvicorn: tests/test_known_bugs.py confirms #3458 on it
+    # tests/test_realapps.py: 5.8.2 builds its metrics in its middleware's constructor, so a rebuilt stack that
+    # re-ran the constructor died with "Duplicated timeseries in CollectorRegistry" (issue 10).
+    "prometheus-5.8.2": [
+        "prometheus-fastapi-instrumentator==5.8.2", "fastapi==0.165.0", "slowapi==0.1.10", "sentry-sdk==2.75.0", "uvicorn",
+    ],
 }
 
 

@@ -55,6 +55,7 @@ EXPECTED: dict[str, tuple[str, set[str]]] = {
     }),
     "django": ("django", {
         "GET,POST /", "POST /echo/", "POST,PUT /upload/", "GET /numbers/", "GET,POST /download/", "GET,POST /boom/",
+        "GET,POST /visits/", "GET,POST /ticks/",
         "DELETE,GET /items/{item_id:int}/", "GET,POST /articles/{slug:slug}/", "GET,POST /archive/{year:int}/",
         "GET,POST /api/v1/users/{user_id:uuid}/", "GET,POST /api/v1/files/{rest:path}",
     }),
