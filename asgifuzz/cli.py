@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from asgifuzz import __version__
+from asgifuzz._config import TIME_BOUNDED, resolve_budget
 from asgifuzz._corpus_cli import add_replay_parser, add_show_parser, cmd_replay, cmd_show
 from asgifuzz._errors import UsageError
 from asgifuzz.confirm.cli import add_confirm_parser, cmd_confirm
@@ -49,8 +50,6 @@ DEFAULT_DATABASE = os.path.join(".asgifuzz", "examples")
 DEMO_TARGET = "asgifuzz.demo:app"
 DEFAULT_MAX_EXAMPLES = 1000
 DEMO_MAX_EXAMPLES = 300
-#: The example budget of a run bounded by --max-time alone (never reached).
-TIME_BOUNDED = 10**9
 
 EPILOG_MAIN = """examples:
   asgifuzz demo                          # see asgifuzz find a middleware bug in seconds
@@ -280,13 +279,6 @@ def _cmd_checks(args: argparse.Namespace) -> int:
 
 
 # --------------------------------------------------------------------- run
-
-
-def resolve_budget(max_examples: int | None, max_time: float | None, default: int) -> int:
-    """The example budget: as given; else unbounded when a time budget is given alone; else ``default``."""
-    if max_examples is not None:
-        return max_examples
-    return TIME_BOUNDED if max_time is not None else default
 
 
 def _settings(args: argparse.Namespace, *, demo: bool) -> Settings:
