@@ -205,6 +205,13 @@ def test_fastapi_lifespan_state_routers_and_pure_asgi_middleware() -> None:
 SLOWAPI_STREAMING = ("duplicate-response-start", "slowapi/middleware.py:178")
 
 
+SENTRY_NOTE = (
+    "Starlette.__call__ is replaced by sentry_sdk.integrations.starlette: the app is fuzzed through that wrapper, "
+    "as deployed, but no bare comparison exists for it (the apps it is compared against run through it too), so "
+    "a change it makes to the messages is not reported as a transparency finding"
+)
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("release", ["newest", "5.8.2"])
 def test_instrumented_app_runs_inside_the_users_app(release: str) -> None:
@@ -222,6 +229,8 @@ def test_instrumented_app_runs_inside_the_users_app(release: str) -> None:
     assert "200" in report["statuses"]["route GET /limited"]
     assert "200" in report["statuses"]["route GET /metrics"]
     assert {(f["code"], f["where"]) for f in report["findings"]} == {SLOWAPI_STREAMING}, report["findings"]
+    # sentry-sdk replaced Starlette.__call__: the run says that nothing is compared without it.
+    assert [n for n in report["notes"] if "__call__" in n] == [SENTRY_NOTE], report["notes"]
     assert ("duplicate-response-start", "route GET /numbers") in codes(report)
 
 
@@ -234,10 +243,10 @@ def test_django_and_aiofiles_never_hang() -> None:
     """
     python = pinned_python()
     django = fuzz_in_venv(
-        python, "django_app:application", "django", max_time=25, max_examples=10**6, backend="asyncio", timeout=120
+        python, "django_app:application", "django", max_time=25, backend="asyncio", timeout=120
     )
     aiofiles = fuzz_in_venv(
-        python, "aiofiles_app:app", "aiofiles", max_time=10, max_examples=10**6, backend="asyncio", timeout=120
+        python, "aiofiles_app:app", "aiofiles", max_time=10, backend="asyncio", timeout=120
     )
     for report in (django, aiofiles):
         assert [f for f in report["findings"] if f["code"] != "header-name-case"] == []
@@ -256,7 +265,7 @@ def test_wsgi_adapters_fuzz_at_a_normal_rate_without_false_hangs() -> None:
     """
     python = pinned_python()
     runs = {
-        name: fuzz_in_venv(python, f"wsgi_apps:{name}", dist, max_time=8, max_examples=10**6, backend="asyncio")
+        name: fuzz_in_venv(python, f"wsgi_apps:{name}", dist, max_time=8, backend="asyncio")
         for name, dist in (("a2wsgi_app", "a2wsgi"), ("asgiref_app", "asgiref"), ("asgi_app", "starlette"))
     }
     rate = {name: r["examples"] / r["elapsed"] for name, r in runs.items()}
@@ -283,6 +292,6 @@ ASGIREF_STUCK = (
 @pytest.mark.xfail(reason=ASGIREF_STUCK, strict=False)
 def test_asgiref_wsgi_no_false_hang() -> None:
     report = fuzz_in_venv(
-        pinned_python(), "wsgi_apps:asgiref_app", "asgiref", max_time=10, max_examples=10**6, backend="asyncio"
+        pinned_python(), "wsgi_apps:asgiref_app", "asgiref", max_time=10, backend="asyncio"
     )
     assert "app-hang" not in {f["code"] for f in report["findings"]}
