@@ -119,25 +119,50 @@ def codes(report: dict[str, Any]) -> set[tuple[str, str]]:
 
 
 #: app -> (MODULE:ATTR, distribution, backends, static-file routes, findings allowed, findings required), each
-#: finding as (code, target).  Every finding listed was replayed on uvicorn 0.54 on loopback with
-#: ``asgifuzz confirm CASE --python <frameworks venv> --server uvicorn`` and reproduced there: app-raised is
-#: uvicorn's "Exception in ASGI application" (Starlette re-raises after its 500 handler answered, by design;
-#: FastAPI's validation-error handler raises UnicodeDecodeError in fastapi/encoders.py on a body that is not
-#: UTF-8, e.g. PUT /items/0 with b"\x80": the client gets a 500, not a 422).
+#: finding as (code, target).  Every finding listed was replayed on uvicorn 0.54 on loopback and reproduced
+#: there (HTTP cases with ``asgifuzz confirm CASE --python <frameworks venv> --server uvicorn``; websocket
+#: cases, which confirm does not replay, with a raw socket client):
+#: - app-raised on /boom: uvicorn's "Exception in ASGI application" (Starlette re-raises after its 500 handler
+#:   answered, by design); server-error on /boom (a warning): the route answers 500 on purpose;
+#: - FastAPI's validation-error handler raises UnicodeDecodeError in fastapi/encoders.py on a body that is not
+#:   UTF-8, e.g. PUT /items/0 with b"\x80": the client gets a 500, not a 422;
+#: - the docs' websocket echo (``receive_text()``) raises KeyError 'text' on a binary frame in Starlette and
+#:   FastAPI, and Quart's own receive loop (quart/asgi.py:197, ``event.get("bytes") or event["text"]``) on
+#:   an empty binary frame: uvicorn logs the KeyError, the client gets no close frame.
 BOOM = ("app-raised", "route GET /boom")
+BOOM_500 = ("server-error", "route GET /boom")
+WS_TEXT = ("app-raised", "route WEBSOCKET /ws")
 FASTAPI_ENCODER = ("app-raised", "route GET,PUT /items/{item_id:int}")
 FRAMEWORK_RUNS: dict[str, tuple[str, str, list[str], frozenset[str], set[tuple[str, str]], set[tuple[str, str]]]] = {
     "starlette": ("starlette_app:app", "starlette", ["asyncio", "trio"], frozenset({"GET /static/{path:path}"}),
-                  {BOOM}, {BOOM}),
-    "fastapi": ("fastapi_app:app", "fastapi", ["asyncio", "trio"], frozenset(), {BOOM, FASTAPI_ENCODER}, {BOOM}),
+                  {BOOM, WS_TEXT}, {BOOM}),
+    "fastapi": ("fastapi_app:app", "fastapi", ["asyncio", "trio"], frozenset(), {BOOM, FASTAPI_ENCODER, WS_TEXT},
+                {BOOM}),
     "django": ("django_app:application", "django", ["asyncio"], frozenset(), set(), set()),  # + header-name-case
     "litestar": ("litestar_app:app", "litestar", ["asyncio", "trio"],
-                 frozenset({"GET /static/{file_path:path}", "GET /schema/{path}"}), set(), set()),
-    "quart": ("quart_app:app", "quart", ["asyncio"], frozenset(), set(), set()),
-    "falcon": ("falcon_app:app", "falcon", ["asyncio"], frozenset({"GET /static/{path:path}"}), set(), set()),
+                 frozenset({"GET /static/{file_path:path}", "GET /schema/{path}"}), {BOOM_500}, {BOOM_500}),
+    "quart": ("quart_app:app", "quart", ["asyncio"], frozenset(), {BOOM_500, WS_TEXT}, {BOOM_500}),
+    "falcon": ("falcon_app:app", "falcon", ["asyncio"], frozenset({"GET /static/{path:path}"}), {BOOM_500},
+               {BOOM_500}),
     "blacksheep": ("blacksheep_app:app", "blacksheep", ["asyncio"], frozenset(), set(), set()),
     "sanic": ("sanic_app:app", "sanic", ["asyncio"], frozenset(), set(), set()),
 }  # fmt: skip
+
+#: Open false positives of asgifuzz (not in code this test owns), tolerated so the rest of the run is still
+#: checked.  Litestar's websocket handler, after the client's close frame, sends ``websocket.close`` (the
+#: WebSocketDisconnect turned into a close, echoing the client's code, 1005 when its frame had none), and its
+#: exception middleware a second one (4500) when the first raised ClientDisconnected.  uvicorn 0.54 raises
+#: ClientDisconnected or drops both without looking at them (no frame is written, nothing logged: checked with
+#: a raw socket client, close 1000 and close without a code), but asgifuzz still checks them against the
+#: websocket state and close codes: websocket-message-after-close and websocket-invalid-close (1005).
+KNOWN_FALSE_POSITIVES = {
+    (
+        "websocket-message-after-close",
+        "route WEBSOCKET /ws",
+        "litestar/middleware/_internal/exceptions/middleware.py:231",
+    ),
+    ("websocket-invalid-close", "route WEBSOCKET /ws", "litestar/middleware/_internal/exceptions/middleware.py:231"),
+}
 
 #: asgifuzz runs the lifespan once per example (each example has its own event loop); real servers run it
 #: once per process.  These two frameworks cannot be started twice in one process.
@@ -151,51 +176,40 @@ LIFESPAN_PER_EXAMPLE = {
 
 @pytest.mark.slow
 @pytest.mark.parametrize(
-    "framework",
+    ("framework", "backend"),
     [
-        pytest.param(f, marks=[pytest.mark.xfail(reason=LIFESPAN_PER_EXAMPLE[f], strict=True)])
+        pytest.param(f, b, marks=[pytest.mark.xfail(reason=LIFESPAN_PER_EXAMPLE[f], strict=True)])
         if f in LIFESPAN_PER_EXAMPLE
-        else f
-        for f in FRAMEWORK_RUNS
+        else (f, b)
+        for f, run in FRAMEWORK_RUNS.items()
+        for b in run[2]
     ],
 )
-def test_framework_app_every_route_reached_and_only_real_findings(framework: str) -> None:
-    """Each backend the framework runs on (most are asyncio-only) reaches every route; all methods are sent."""
-    app, dist, backends, static, allowed, required = FRAMEWORK_RUNS[framework]
-    python = pinned_python()
-    sent: dict[str, set[str]] = {}
-    for backend in backends:
-        report = fuzz_in_venv(python, app, dist, max_examples=1000, backend=backend)
-        assert report["examples"] >= 1000
-        assert {r: why for r, why in unreached(report, static=static).items() if "never sent" not in why} == {}
-        for target, per in report["methods"].items():
-            sent.setdefault(target, set()).update(per)
-        found = codes(report)
-        if framework == "django":
-            # Django's ASGI handler sends "Content-Type": one warning per route (one root cause), nothing else.
-            assert {code for code, _ in found} == {"header-name-case"}, report["findings"]
-            assert {f["where"] for f in report["findings"]} == {"django/core/handlers/asgi.py:322"}
-        else:
-            assert required <= found <= allowed, report["findings"]
-    # Methods come from the route: across the backends, each method of each route was sent.
-    missing = {r: sorted(set(r.split(" ", 1)[0].split(",")) - sent.get(f"route {r}", set())) for r in report["routes"]}
-    assert {r: m for r, m in missing.items() if m} == {}
+def test_framework_app_every_route_reached_and_only_real_findings(framework: str, backend: str) -> None:
+    """1000 examples on each backend the framework runs on (most are asyncio-only): every route reached with
+    every method it has, and only findings confirmed on uvicorn."""
+    app, dist, _, static, allowed, required = FRAMEWORK_RUNS[framework]
+    report = fuzz_in_venv(pinned_python(), app, dist, max_examples=1000, backend=backend)
+    assert report["examples"] >= 1000
+    assert unreached(report, static=static) == {}
+    found = {(f["code"], f["target"]) for f in report["findings"] if (f["code"], f["target"], f["where"])
+             not in KNOWN_FALSE_POSITIVES}  # fmt: skip
+    if framework == "django":
+        # Django's ASGI handler sends "Content-Type": one warning per route (one root cause), nothing else.
+        assert {code for code, _ in found} == {"header-name-case"}, report["findings"]
+        assert {f["where"] for f in report["findings"]} == {"django/core/handlers/asgi.py:322"}
+    else:
+        assert required <= found <= allowed, report["findings"]
 
 
 @pytest.mark.slow
-def test_fastapi_lifespan_state_routers_and_pure_asgi_middleware() -> None:
-    python = pinned_python()
-    sent: dict[str, set[str]] = {}
-    for backend in ("asyncio", "trio"):
-        report = fuzz_in_venv(python, "lifespan_app:app", "fastapi", max_examples=800, backend=backend)
-        assert {r: why for r, why in unreached(report).items() if "never sent" not in why} == {}
-        assert report["findings"] == []
-        # The pure-ASGI middleware is fuzzed in front of asgifuzz's endpoints too.
-        assert any(t.startswith("stack[ServerTiming] -> ") for t in report["statuses"])
-        for target, per in report["methods"].items():
-            sent.setdefault(target, set()).update(per)
-    missing = {r: set(r.split(" ", 1)[0].split(",")) - sent.get(f"route {r}", set()) for r in report["routes"]}
-    assert {r: m for r, m in missing.items() if m} == {}
+@pytest.mark.parametrize("backend", ["asyncio", "trio"])
+def test_fastapi_lifespan_state_routers_and_pure_asgi_middleware(backend: str) -> None:
+    report = fuzz_in_venv(pinned_python(), "lifespan_app:app", "fastapi", max_examples=800, backend=backend)
+    assert unreached(report) == {}
+    assert report["findings"] == []
+    # The pure-ASGI middleware is fuzzed in front of asgifuzz's endpoints too.
+    assert any(t.startswith("stack[ServerTiming] -> ") for t in report["statuses"])
 
 
 #: slowapi's SlowAPIASGIMiddleware re-sends http.response.start before every body message: a streamed
@@ -242,12 +256,8 @@ def test_django_and_aiofiles_never_hang() -> None:
     aiofiles (asyncio only: Django's ASGI handler and aiofiles need asyncio).
     """
     python = pinned_python()
-    django = fuzz_in_venv(
-        python, "django_app:application", "django", max_time=25, backend="asyncio", timeout=120
-    )
-    aiofiles = fuzz_in_venv(
-        python, "aiofiles_app:app", "aiofiles", max_time=10, backend="asyncio", timeout=120
-    )
+    django = fuzz_in_venv(python, "django_app:application", "django", max_time=25, backend="asyncio", timeout=120)
+    aiofiles = fuzz_in_venv(python, "aiofiles_app:app", "aiofiles", max_time=10, backend="asyncio", timeout=120)
     for report in (django, aiofiles):
         assert [f for f in report["findings"] if f["code"] != "header-name-case"] == []
         assert unreached(report) == {}
@@ -273,10 +283,16 @@ def test_wsgi_adapters_fuzz_at_a_normal_rate_without_false_hangs() -> None:
         assert rate[name] >= 0.12 * rate["asgi_app"], rate
         assert rate[name] >= 25, rate
         assert unreached(runs[name], static=frozenset({"GET /static/{filename:path}"})) == {}
-    assert runs["a2wsgi_app"]["findings"] == [] and runs["asgi_app"]["findings"] == []
+    # Flask's /boom raises on purpose and its 500 handler answers: the server-error warning, nothing else.
+    assert {(f["code"], f["target"]) for f in runs["a2wsgi_app"]["findings"]} <= {BOOM_500}
+    assert {(f["code"], f["target"]) for f in runs["asgi_app"]["findings"]} <= {BOOM_500}
     # asgiref raises ValueError when the client leaves before the body is read (uvicorn logs it: confirmed);
     # see test_asgiref_wsgi_no_false_hang for its other finding.
-    assert {f["code"] for f in runs["asgiref_app"]["findings"]} <= {"exception-on-disconnect", "app-hang"}
+    assert {f["code"] for f in runs["asgiref_app"]["findings"]} <= {
+        "exception-on-disconnect",
+        "app-hang",
+        "server-error",
+    }
 
 
 ASGIREF_STUCK = (
@@ -291,7 +307,5 @@ ASGIREF_STUCK = (
 @pytest.mark.slow
 @pytest.mark.xfail(reason=ASGIREF_STUCK, strict=False)
 def test_asgiref_wsgi_no_false_hang() -> None:
-    report = fuzz_in_venv(
-        pinned_python(), "wsgi_apps:asgiref_app", "asgiref", max_time=10, backend="asyncio"
-    )
+    report = fuzz_in_venv(pinned_python(), "wsgi_apps:asgiref_app", "asgiref", max_time=10, backend="asyncio")
     assert "app-hang" not in {f["code"] for f in report["findings"]}
