@@ -248,21 +248,28 @@ def test_instrumented_app_runs_inside_the_users_app(release: str) -> None:
     assert ("duplicate-response-start", "route GET /numbers") in codes(report)
 
 
+#: app -> (MODULE:ATTR, distribution, seconds, examples at least).  A stall on the app's threads (virtual time
+#: held back for MAX_THREAD_WAIT, 20 s, per example) would give a handful of examples; these floors are ~1/4
+#: of what a loaded machine (load average 8 on 2 cores) gives: Django ~55/s there, ~180/s on an idle one.
+NEVER_HANG = {
+    "django": ("django_app:application", "django", 20, 400),
+    "aiofiles": ("aiofiles_app:app", "aiofiles", 10, 200),
+}
+
+
 @pytest.mark.slow
-def test_django_and_aiofiles_never_hang() -> None:
+@pytest.mark.parametrize("app", list(NEVER_HANG))
+def test_django_and_aiofiles_never_hang(app: str) -> None:
     """Issue 10: Django (sync and async views, sessions, GZip, streaming, files) and aiofiles: no app-hang.
 
-    The issue asks for 2 minutes; the suite spends 25 s on Django and 10 s on
+    The issue asks for 2 minutes; the suite spends 20 s on Django and 10 s on
     aiofiles (asyncio only: Django's ASGI handler and aiofiles need asyncio).
     """
-    python = pinned_python()
-    django = fuzz_in_venv(python, "django_app:application", "django", max_time=25, backend="asyncio", timeout=120)
-    aiofiles = fuzz_in_venv(python, "aiofiles_app:app", "aiofiles", max_time=10, backend="asyncio", timeout=120)
-    for report in (django, aiofiles):
-        assert [f for f in report["findings"] if f["code"] != "header-name-case"] == []
-        assert unreached(report) == {}
-    assert django["examples"] >= 1500  # ~180/s here: no stall on asgiref's threads
-    assert aiofiles["examples"] >= 500
+    target, dist, seconds, floor = NEVER_HANG[app]
+    report = fuzz_in_venv(pinned_python(), target, dist, max_time=seconds, backend="asyncio", timeout=120)
+    assert [f for f in report["findings"] if f["code"] != "header-name-case"] == []
+    assert unreached(report) == {}
+    assert report["examples"] >= floor, report["examples"] / report["elapsed"]
 
 
 @pytest.mark.slow
