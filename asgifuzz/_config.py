@@ -74,8 +74,12 @@ class Settings:
     # -- what is reported
     #: Invariant codes to report; None reports every one.
     checks: frozenset[str] | None = None
+    #: Let the app's logging and prints through as they happen (``-v``), besides
+    #: keeping them with the findings (``asgifuzz._capture``).
+    show_output: bool = False
     # -- persistence and processes
-    #: A Hypothesis example database, a directory for one, or None.
+    #: A directory, a ``redis://host:port/db`` URL shared between machines,
+    #: a Hypothesis example database, or None (``asgifuzz._database``).
     database: Any = None
     #: Worker processes (the CLI; the API runs in the calling process).
     workers: int = 1
@@ -132,21 +136,21 @@ class Settings:
                 import trio  # noqa: F401
             except ImportError:
                 raise UsageError("backend 'trio' needs trio installed: pip install trio") from None
+        from asgifuzz._database import validate_database
         from asgifuzz.server.profiles import get_profile
 
         get_profile(self.profile)
+        validate_database(self.database)
 
     def reports(self, code: str) -> bool:
         """Whether findings of invariant ``code`` are reported."""
         return self.checks is None or code in self.checks
 
     def example_database(self) -> Any:
-        """The Hypothesis example database (a directory path becomes one)."""
-        if isinstance(self.database, str):
-            from hypothesis.database import DirectoryBasedExampleDatabase
+        """The Hypothesis example database (a directory path or a Redis URL becomes one)."""
+        from asgifuzz._database import open_database
 
-            return DirectoryBasedExampleDatabase(self.database)
-        return self.database
+        return open_database(self.database)
 
 
 def _backends(value: object) -> tuple[Backend, ...]:

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import copy
 import functools
-import logging
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
@@ -29,6 +28,7 @@ from asgifuzz._types import ASGIApp, Receive, Scope, Send
 from asgifuzz.endpoints import ENDPOINTS, Endpoint, starlette_endpoint_app
 
 if TYPE_CHECKING:
+    from asgifuzz._capture import Capture
     from asgifuzz._case import Case
     from asgifuzz._config import Settings
     from asgifuzz.server.driver import ActionSource, Outcome
@@ -83,11 +83,25 @@ class Target:
         The transparency comparison runs only when the stack run broke no
         reported invariant: those findings come first.
         """
+        from asgifuzz._capture import capture
+
+        # The app's logging and prints during this example (every run below)
+        # go with its findings, not to the terminal.
+        with capture(stream=settings.show_output) as output:
+            outcome, findings = self._run(case, settings, source, output)
+        if findings and output:
+            text = output.kept()
+            for f in findings:
+                f.output = text
+        return outcome, findings
+
+    def _run(
+        self, case: Case, settings: Settings, source: ActionSource | None, logged: Capture
+    ) -> tuple[Outcome, list[Finding]]:
         from asgifuzz.server.driver import run_case
 
         app = self.build(case.stack) if self.compose else self.app
-        with _LoggedError() as logged:
-            outcome = run_case(app, case, settings, source=source)
+        outcome = run_case(app, case, settings, source=source)
         findings = [f for f in outcome.findings if settings.reports(f.code)]
         findings = [_blame_the_disconnect_only_if_it_caused(f, app, outcome, settings) for f in findings]
         if not outcome.findings and not self.instrumented:
@@ -122,25 +136,6 @@ class Target:
         else:
             compared = compare_outcomes(outcome, bare, instrumented=self.instrumented, sse=self.sse)
         return [f for f in compared if settings.reports(f.code)]
-
-
-class _LoggedError(logging.Handler):
-    """Keeps the last exception the app logged during a run (the one behind a 5xx it answered)."""
-
-    def __init__(self) -> None:
-        super().__init__(logging.ERROR)
-        self.exception: BaseException | None = None
-
-    def emit(self, record: logging.LogRecord) -> None:
-        if record.exc_info and record.exc_info[1] is not None:
-            self.exception = record.exc_info[1]
-
-    def __enter__(self) -> _LoggedError:
-        logging.getLogger().addHandler(self)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        logging.getLogger().removeHandler(self)
 
 
 def _server_error(outcome: Outcome, logged: BaseException | None) -> list[Finding]:

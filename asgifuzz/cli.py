@@ -47,6 +47,8 @@ EXIT_INTERNAL = 3
 EXIT_INTERRUPTED = 130
 
 DEFAULT_DATABASE = os.path.join(".asgifuzz", "examples")
+#: Where the full text report goes when stdout shows one line per finding (``--report summary``).
+DEFAULT_REPORT_FILE = os.path.join(".asgifuzz", "report.txt")
 DEMO_TARGET = "asgifuzz.demo:app"
 DEFAULT_MAX_EXAMPLES = 1000
 DEMO_MAX_EXAMPLES = 300
@@ -74,7 +76,8 @@ EPILOG_RUN = """examples:
 The app runs in worker processes: an app that blocks the event loop or ends
 the process is reported as a finding, and the run ends within --max-time plus
 a few seconds.  Workers share one Hypothesis example database (--database), so
-a rerun replays the failing examples of earlier runs first.
+a rerun replays the failing examples of earlier runs first; with
+--database redis://host:6379/0, so do runs on other machines.
 
 Findings are errors (a real server rejects it, a client gets a wrong or no
 response, a crash, a hang) or warnings (the spec's letter that servers
@@ -207,13 +210,28 @@ def build_parser() -> argparse.ArgumentParser:
         help="replay each finding on the real servers installed here (uvicorn, hypercorn, ...) and say where it reproduced",
     )  # fmt: skip
     run.add_argument("-x", "--exitfirst", action="store_true", help="stop at the first finding")
+    run.add_argument(
+        "-v", "--verbose", action="store_true",
+        help="let the app's logging and prints through as they happen (no live panel); by default they are "
+        "captured per example and shown with its finding",
+    )  # fmt: skip
     run.add_argument("--real-time", action="store_true", help="use the real clock instead of virtual time")
     run.add_argument("--corpus", default=None, metavar="DIR", help="save each finding as a replayable case under DIR")
     run.add_argument("--junit-xml", default=None, metavar="FILE", help="write a JUnit XML report (one test per invariant)")
     run.add_argument("--sarif", default=None, metavar="FILE", help="write a SARIF 2.1.0 log for code-scanning dashboards")
     run.add_argument(
-        "--database", default=DEFAULT_DATABASE, metavar="DIR",
-        help=f"Hypothesis example database shared by the workers (default: {DEFAULT_DATABASE})",
+        "--report", choices=["auto", "full", "summary"], default="auto",
+        help="what stdout shows: every finding in full, or one line each with the full report written to "
+        f"{DEFAULT_REPORT_FILE} (default auto: full on a terminal, summary when piped, as in CI logs)",
+    )  # fmt: skip
+    run.add_argument(
+        "--html", default=None, metavar="FILE",
+        help="write an HTML report: each finding's minimal case drawn as a sequence diagram",
+    )  # fmt: skip
+    run.add_argument(
+        "--database", default=DEFAULT_DATABASE, metavar="DIR|URL",
+        help=f"Hypothesis example database shared by the workers (default: {DEFAULT_DATABASE}); "
+        "redis://host:port/db shares it between machines (pip install 'asgifuzz[redis]')",
     )  # fmt: skip
     run.add_argument("--no-database", action="store_true", help="do not read or write an example database")
     run.add_argument(
@@ -302,6 +320,7 @@ def _settings(args: argparse.Namespace, *, demo: bool) -> Settings:
         workers=args.workers,
         lifespan=getattr(args, "lifespan", "auto"),
         paths=tuple(getattr(args, "path", None) or ()),
+        show_output=getattr(args, "verbose", False),
     )
 
 
@@ -421,7 +440,7 @@ def _run(args: argparse.Namespace, *, target: str, app_dir: str | None, demo: bo
     options = run_options(settings, target=target, app_dir=app_dir, factory=getattr(args, "factory", False))
     console = _console()
     show = not args.json
-    result = _supervise(options, console, live=show and console.is_terminal, intro=DEMO_INTRO if demo and show else None)
+    result = _supervise(options, console, live=show and console.is_terminal and not settings.show_output, intro=DEMO_INTRO if demo and show else None)
     status = _check_error(result, debug=args.debug)
     if status is not None:
         return status
@@ -458,7 +477,7 @@ def replay_command(path: Path, *, app_dir: str | None) -> str:
 
 
 def _file_handlers(args: argparse.Namespace) -> list[Handler]:
-    """``--junit-xml`` and ``--sarif``."""
+    """``--junit-xml``, ``--sarif`` and ``--html``."""
     out: list[Handler] = []
     if getattr(args, "junit_xml", None):
         from asgifuzz.report.junit import JUnitHandler
@@ -468,6 +487,10 @@ def _file_handlers(args: argparse.Namespace) -> list[Handler]:
         from asgifuzz.report.sarif import SarifHandler
 
         out.append(SarifHandler(args.sarif))
+    if getattr(args, "html", None):
+        from asgifuzz.report.html import HtmlHandler
+
+        out.append(HtmlHandler(args.html))
     return out
 
 
@@ -477,8 +500,11 @@ def _output_handler(args: argparse.Namespace, console: Any) -> Handler:
         from asgifuzz.report.json import JsonHandler
 
         return JsonHandler(sys.stdout)
-    from asgifuzz.report.terminal import TerminalHandler
+    from asgifuzz.report.terminal import SummaryHandler, TerminalHandler
 
+    mode = getattr(args, "report", "full")  # the demo always shows its whole report
+    if mode == "summary" or (mode == "auto" and not console.is_terminal):
+        return SummaryHandler(console, DEFAULT_REPORT_FILE)
     return TerminalHandler(console)
 
 

@@ -30,6 +30,7 @@ def finding_to_json(finding: Finding, *, replay: str | None = None) -> dict[str,
         "hits": finding.hits,
         "also_seen_on": list(finding.also),
         "confirmations": list(finding.confirmations),
+        "output": finding.output or None,
         "flaky": finding.flaky,
         "case": case_to_json(finding.case) if finding.case is not None else None,
         "trace": [

@@ -71,6 +71,7 @@ def portable_finding(finding: Finding) -> Finding:
         hits=finding.hits,
         flaky=finding.flaky,
         reference_trace=portable_events(finding.reference_trace),
+        output=finding.output,
     )
     try:
         pickle.dumps(copy)
