@@ -35,8 +35,16 @@ class EndpointSwitch:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if self.active is not None and scope["type"] == "http":
             await self.active(scope, receive, send)
-        else:
+            return
+        try:
             await self.router(scope, receive, send)
+        except Exception as exc:  # (cancellation is not the route's failure)
+            # The transparency check compares this with what reached the server (``exception-swallowed``).
+            if scope["type"] == "http":
+                from asgifuzz.server.probe import current_probe
+
+                current_probe().on_router_raised(exc)
+            raise
 
     def __getattr__(self, name: str) -> Any:
         # Code that reaches through the stack for router attributes still finds them.

@@ -38,6 +38,7 @@ from asgifuzz._config import Backend, Settings
 from asgifuzz._errors import Violation
 from asgifuzz._finding import Finding, FindingKey
 from asgifuzz._targets import Target
+from asgifuzz.chunking import NONDETERMINISTIC
 from asgifuzz.server.http import HTTPConnection
 
 __all__ = ("ProgressCallback", "Search", "SearchResult", "Stats", "search")
@@ -63,7 +64,13 @@ class Stats:
     def coverage_notes(self) -> list[str]:
         """A warning for each route that never answered anything but 404/405."""
         out = []
-        for target, seen in sorted(self.statuses.items()):
+        for target, counted in sorted(self.statuses.items()):
+            seen = {k: n for k, n in counted.items() if k != NONDETERMINISTIC}
+            if NONDETERMINISTIC in counted:
+                out.append(
+                    f"{target} answered the same request in two ways by itself: the chunking check "
+                    f"(response-depends-on-chunking) skipped {counted[NONDETERMINISTIC]} example(s) of it"
+                )
             if target.startswith("route ") and seen and set(seen) <= {"404", "405"}:
                 out.append(
                     f"{target} answered only {'/'.join(sorted(seen))} in {sum(seen.values())} example(s): "
@@ -226,15 +233,18 @@ class Search:
             self.on_progress(self.stats, list(self.found.values()), time.monotonic() - self.start)
 
     def _new(self, findings: list[Finding]) -> Finding | None:
-        """The run's primary finding if its key is new; counts a hit otherwise."""
+        """The run's first finding whose key is new (in the target's order); counts a hit otherwise.
+
+        Not only the primary: a transparency difference that comes with a
+        finding already known is still reported (issue 12).
+        """
         if not findings:
             return None
-        primary = findings[0]
-        known = self.found.get(primary.key)
-        if known is not None:
-            known.hits += 1
-            return None
-        return primary
+        for finding in findings:
+            if finding.key not in self.found:
+                return finding
+        self.found[findings[0].key].hits += 1
+        return None
 
     def _result(self, interrupted: bool = False) -> SearchResult:
         elapsed = time.monotonic() - self.start
@@ -386,6 +396,8 @@ class Search:
         status = str(outcome.response.status) if outcome.response.status is not None else "none"
         counts = stats.statuses.setdefault(target.id, {})
         counts[status] = counts.get(status, 0) + 1
+        if target.nondeterministic:  # the chunking oracle skips it (``asgifuzz.chunking``)
+            counts[NONDETERMINISTIC] = counts.get(NONDETERMINISTIC, 0) + 1
         if target.compose:
             for f in findings:
                 f.message += f" (stack: {target.label(stack)})"

@@ -4,8 +4,8 @@ To add one: add an entry to ``PINS`` below (``name: [pip requirements]``) and
 call ``run_in(name, code)`` or ``venv_python(name)`` from a test; nothing else
 (``.ci/run`` builds every entry with ``python tests/oldreleases.py``).  List in
 the entry everything the test imports beyond asgifuzz and its dependencies
-(trio, uvicorn for ``asgifuzz confirm``, ...), each pinned where the test's
-verdict depends on the release.
+(uvicorn for ``asgifuzz confirm``, ...; trio comes with every entry), each
+pinned where the test's verdict depends on the release.
 
 Each environment gets its pins, then asgifuzz from this checkout (a regular
 install, so it tests what users get).  It lives in ``$ASGIFUZZ_VENVS/<name>``
@@ -25,6 +25,7 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import os
+import re
 import subprocess
 import sys
 import venv
@@ -32,20 +33,33 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 
-#: name -> pip requirements (asgifuzz and its own dependencies come on top).
+#: Installed in every environment unless its entry names them (pinned, say).
+COMMON = ["trio"]
+#: name -> pip requirements (COMMON, asgifuzz and its own dependencies come on top).
 PINS: dict[str, list[str]] = {
-    "starlette-0.37.2": ["starlette==0.37.2", "anyio==4.4.0", "uvicorn", "trio"],  # uvicorn: asgifuzz confirm reproduces the seed bug on it
-    "starlette-0.38.3": ["starlette==0.38.3", "uvicorn", "trio"],  # uvicorn: tests/test_known_bugs.py confirms #3458 on it
+    "starlette-0.37.2": ["starlette==0.37.2", "anyio==4.4.0", "uvicorn"],  # uvicorn: asgifuzz confirm reproduces the seed bug on it
+    "starlette-0.38.3": ["starlette==0.38.3", "uvicorn"],  # uvicorn: tests/test_known_bugs.py confirms #3458 on it
+    # Issue 12 (tests/test_recall_releases.py), each bug's last vulnerable release and its fix, with
+    # the anyio of their time; uvicorn: asgifuzz confirm.
+    "starlette-0.18.0": ["starlette==0.18.0", "anyio==3.7.1", "uvicorn"],  # #1459: stream errors hidden
+    "starlette-0.19.0": ["starlette==0.19.0", "anyio==3.7.1", "uvicorn"],
+    "starlette-0.20.4": ["starlette==0.20.4", "anyio==3.7.1", "uvicorn"],  # #1438: background tasks cancelled
+    "starlette-0.21.0": ["starlette==0.21.0", "anyio==3.7.1", "uvicorn"],
+    "starlette-0.38.4": ["starlette==0.38.4", "uvicorn"],  # #2688: tasks set from BaseHTTPMiddleware dropped
+    "starlette-0.38.5": ["starlette==0.38.5", "uvicorn"],
+    "starlette-0.45.3": ["starlette==0.45.3", "uvicorn"],  # #2812: a background task's exception swallowed
+    "starlette-0.46.2": ["starlette==0.46.2", "uvicorn"],
+    "asgiref-3.2.1": ["asgiref==3.2.1", "uvicorn"],  # django/asgiref#115: WsgiToAsgi reads the first chunk only
+    "asgiref-3.2.2": ["asgiref==3.2.2", "uvicorn"],
     # tests/test_realapps.py: 5.8.2 builds its metrics in its middleware's constructor, so a rebuilt stack that
     # re-ran the constructor died with "Duplicated timeseries in CollectorRegistry" (issue 10).
     "prometheus-5.8.2": [
         "prometheus-fastapi-instrumentator==5.8.2", "fastapi==0.165.0", "slowapi==0.1.10", "sentry-sdk==2.75.0", "uvicorn",
-        "trio",
     ],
     # The newest release of each web framework that installs on Python 3.11 (Django 6 needs 3.12): route
     # discovery (tests/test_routes.py) and issue 10's real-app acceptance (tests/test_realapps.py), with what
     # users put around their apps (WSGI adapters and Flask, aiofiles, instrumentator, slowapi, sentry-sdk), what
-    # the realapps import (python-multipart, itsdangerous), the server findings are confirmed on, and trio.
+    # the realapps import (python-multipart, itsdangerous), the server findings are confirmed on, and trio pinned.
     "frameworks": [
         "django==5.2.19", "litestar==2.25.0", "quart==0.22.0", "falcon==4.4.0", "blacksheep==2.6.4", "sanic==25.12.1",
         "fastapi==0.165.0", "starlette==1.10.0",
@@ -82,8 +96,13 @@ def _pip(python: Path, *args: str) -> None:
     subprocess.run([str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check", *args], check=True)
 
 
+def _requirements(name: str) -> list[str]:
+    named = {re.split(r"[<>=!~\[; ]", pin, maxsplit=1)[0].lower() for pin in PINS[name]}
+    return PINS[name] + [extra for extra in COMMON if extra not in named]
+
+
 def _build(name: str) -> Path:
-    pins = PINS[name]
+    pins = _requirements(name)
     home = venvs_dir() / name
     python = home / "bin" / "python"
     stamp = home / "asgifuzz-stamp"

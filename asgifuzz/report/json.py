@@ -48,6 +48,20 @@ def finding_to_json(finding: Finding, *, replay: str | None = None) -> dict[str,
     }
 
 
+def _route(target: str, counts: dict[str, int]) -> dict[str, Any]:
+    """One row of the coverage table; ``chunking`` says whether the chunking oracle judged the route."""
+    from asgifuzz.chunking import NONDETERMINISTIC
+
+    statuses = {k: n for k, n in counts.items() if k != NONDETERMINISTIC}
+    skipped = counts.get(NONDETERMINISTIC, 0)
+    return {
+        "target": target,
+        "examples": sum(statuses.values()),
+        "statuses": dict(sorted(statuses.items())),
+        "chunking": f"skipped in {skipped} example(s): not deterministic" if skipped else "compared",
+    }
+
+
 def report_to_json(report: RunReport) -> dict[str, Any]:
     coverage = report.coverage
     return {
@@ -66,14 +80,7 @@ def report_to_json(report: RunReport) -> dict[str, Any]:
             "targets": list(coverage.targets),
             "backends": list(coverage.backends),
             "stack_depths": list(coverage.stack_depths),
-            "routes": [
-                {
-                    "target": target,
-                    "examples": sum(counts.values()),
-                    "statuses": dict(sorted(counts.items())),
-                }
-                for target, counts in sorted(coverage.statuses.items())
-            ],
+            "routes": [_route(target, counts) for target, counts in sorted(coverage.statuses.items())],
         },
         "notes": list(report.notes),
         "severity_counts": dict(report.counts()),
