@@ -51,7 +51,7 @@ def fuzz(
             ``--max-time``),
             ``seed`` (reproducible runs; random otherwise, reported back),
             ``backend`` ("asyncio", "trio", "both" or a list),
-            ``profile`` (uvicorn, hypercorn, daphne or strict),
+            ``profile`` (uvicorn, hypercorn, daphne or strict; default: drawn per example),
             ``checks`` (codes to report; "-code" excludes one),
             ``exitfirst``, ``virtual_time``, ``database`` (a Hypothesis
             example database or a directory).

@@ -50,8 +50,10 @@ class Settings:
     exitfirst: bool = False
     # -- how the app runs
     backends: tuple[Backend, ...] = ("asyncio",)
-    #: The real server imitated (``asgifuzz.server.profiles``).
-    profile: str = "uvicorn"
+    #: The real server imitated (``asgifuzz.server.profiles``); None (the
+    #: default) draws the server behaviour per example: a profile and its
+    #: knobs, shrunk towards uvicorn like the rest of the case.
+    profile: str | None = None
     #: Virtual time (default) or the real clock.
     virtual_time: bool = True
     #: Run the app's lifespan around each connection: "auto" (as uvicorn:
@@ -110,7 +112,7 @@ class Settings:
             options["checks"] = select_checks(options["checks"])
         if "backends" in options:
             options["backends"] = _backends(options["backends"])
-        settings = cls(**{k: v for k, v in options.items() if v is not None or k in ("max_time", "seed", "database", "checks")})
+        settings = cls(**{k: v for k, v in options.items() if v is not None or k in ("max_time", "seed", "database", "checks", "profile")})
         settings.validate()
         return settings
 
@@ -139,7 +141,8 @@ class Settings:
         from asgifuzz._database import validate_database
         from asgifuzz.server.profiles import get_profile
 
-        get_profile(self.profile)
+        if self.profile is not None:
+            get_profile(self.profile)
         validate_database(self.database)
 
     def reports(self, code: str) -> bool:

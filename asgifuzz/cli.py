@@ -190,8 +190,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--factory", action="store_true", help="MODULE:ATTR is a factory returning the app")
     _add_budget_options(run, max_examples=DEFAULT_MAX_EXAMPLES)
     run.add_argument(
-        "--server-profile", default="uvicorn", metavar="NAME",
-        help="server to imitate: uvicorn (default), hypercorn, daphne, strict",
+        "--server-profile", default=None, metavar="NAME",
+        help="pin the server to imitate: uvicorn, hypercorn, daphne, strict "
+        "(default: draw the server behaviour per example)",
     )  # fmt: skip
     run.add_argument(
         "--checks", default=None, metavar="CODES",
@@ -311,7 +312,7 @@ def _settings(args: argparse.Namespace, *, demo: bool) -> Settings:
         max_time=args.max_time,
         seed=args.seed if args.seed is not None else random.randrange(2**32),
         backend=args.backend,
-        profile=getattr(args, "server_profile", "uvicorn"),
+        profile=getattr(args, "server_profile", None),
         checks=getattr(args, "checks", None),
         exitfirst=getattr(args, "exitfirst", False),
         virtual_time=not getattr(args, "real_time", False),

@@ -99,7 +99,9 @@ class TestRun:
         assert doc["findings"] == []
         assert doc["examples"] >= 60
         assert doc["seed"] == 1 and doc["target"] == "cliapps:ok" and doc["interrupted"] is False
-        assert set(doc["coverage"]) == {"steps", "disconnect_positions", "targets", "backends", "stack_depths", "routes"}
+        assert set(doc["coverage"]) == {
+        "steps", "disconnect_positions", "targets", "backends", "stack_depths", "routes", "shapes", "server_behaviours"
+    }  # fmt: skip
         (route,) = doc["coverage"]["routes"]
         assert route["examples"] >= 1 and set(route["statuses"]) <= {"200", "none"}
         assert doc["coverage"]["backends"] == ["asyncio"]
