@@ -440,6 +440,10 @@ def discover_targets(
         raise UsageError("nothing to fuzz: pass an ASGI app or a middleware list")
     check_asgi_app(app)
     starlette = _is_starlette(app)
+    if starlette:
+        from asgifuzz._in_app import patched_call_notes
+
+        notes.extend(patched_call_notes(app))
     user = list(getattr(app, "user_middleware", [])) if starlette else []
     bare = without_user_middleware(app) if user else None
     runnable = app if starlette else as_asgi3(app)

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from asgifuzz import __version__
+from asgifuzz._config import TIME_BOUNDED, resolve_budget
 from asgifuzz._corpus_cli import add_replay_parser, add_show_parser, cmd_replay, cmd_show
 from asgifuzz._errors import UsageError
 from asgifuzz._project import find_root
@@ -54,8 +55,6 @@ DEFAULT_REPORT_FILE = os.path.join(".asgifuzz", "report.txt")
 DEMO_TARGET = "asgifuzz.demo:app"
 DEFAULT_MAX_EXAMPLES = 1000
 DEMO_MAX_EXAMPLES = 300
-#: The example budget of a run bounded by --max-time alone (never reached).
-TIME_BOUNDED = 10**9
 
 EPILOG_MAIN = """examples:
   asgifuzz demo                          # see asgifuzz find a middleware bug in seconds
@@ -323,13 +322,6 @@ def _cmd_checks(args: argparse.Namespace) -> int:
 
 
 # --------------------------------------------------------------------- run
-
-
-def resolve_budget(max_examples: int | None, max_time: float | None, default: int) -> int:
-    """The example budget: as given; else unbounded when a time budget is given alone; else ``default``."""
-    if max_examples is not None:
-        return max_examples
-    return TIME_BOUNDED if max_time is not None else default
 
 
 #: The options of ``run`` that ``[tool.asgifuzz]`` can set: argparse dest -> (key, default).
