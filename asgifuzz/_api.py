@@ -6,10 +6,10 @@ from collections.abc import Sequence
 from typing import Any
 
 from asgifuzz._case import Case
-from asgifuzz._config import Settings
+from asgifuzz._config import Settings, resolve_budget
 from asgifuzz._search import ProgressCallback, SearchResult, search
 from asgifuzz._storage import hypothesis_home
-from asgifuzz._targets import discover_targets
+from asgifuzz._targets import discover_targets, select_targets
 
 __all__ = ("fuzz",)
 
@@ -49,7 +49,9 @@ def fuzz(
         target_ids: fuzz only the targets with these ids (``Finding.case.target``,
             e.g. ``"route GET /items"``): the pytest plugin's one item per target.
         **options: any ``Settings`` field, plus the user-facing spellings:
-            ``max_examples`` (the budget), ``max_time`` (seconds),
+            ``max_examples`` (the budget), ``max_time`` (seconds; given
+            without ``max_examples``, it alone bounds the run, as the CLI's
+            ``--max-time``),
             ``seed`` (reproducible runs; random otherwise, reported back),
             ``backend`` ("asyncio", "trio", "both" or a list),
             ``profile`` (uvicorn, hypercorn, daphne or strict; default: drawn per example),
@@ -65,6 +67,8 @@ def fuzz(
         UsageError: for a bad argument or an object that is not an ASGI app.
     """
     if settings is None:
+        budget = resolve_budget(options.get("max_examples"), options.get("max_time"), Settings().max_examples)
+        options["max_examples"] = budget
         settings = Settings.create(**options)
     elif options:
         settings = Settings.create(**{**_fields(settings), **options})
@@ -80,6 +84,7 @@ def fuzz(
         paths=paths or settings.paths,
         notes=notes,
     )
+    targets = select_targets(targets, settings.routes)
     with hypothesis_home(settings.database):  # no stray .hypothesis/ in the working directory
         result = search(_only(targets, target_ids), settings, on_progress, seeds)
     result.notes[:0] = notes

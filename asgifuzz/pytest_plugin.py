@@ -18,7 +18,7 @@ its plain explanation and the command that replays it (warnings too with
 report section and the terminal summary, never as Python warnings); the case
 is saved under the corpus folder (``--asgifuzz-corpus``, default ``corpus/``
 in the rootdir).  Settings are layered command line > marker/fixture > ini >
-defaults into one ``asgifuzz.Settings``; the report is built by the same
+``[tool.asgifuzz]`` of pyproject.toml > defaults into one ``asgifuzz.Settings``; the report is built by the same
 handlers as the CLI's (``asgifuzz.report``).
 ``pytest corpus/`` (or ``--asgifuzz-replay``) collects each saved case as a
 test that fails while its bug is still there.
@@ -191,6 +191,38 @@ def pytest_report_header(config: pytest.Config) -> list[str] | None:
 
 # ------------------------------------------------------------------ settings
 
+_PROJECT_KEY = pytest.StashKey[Any]()
+
+
+def _project(config: pytest.Config) -> Any:
+    """``[tool.asgifuzz]`` of the pyproject.toml nearest the rootdir (read once per session)."""
+    project = config.stash.get(_PROJECT_KEY, None)
+    if project is None:
+        from asgifuzz._errors import UsageError
+        from asgifuzz._project import load_project
+
+        try:
+            project = load_project(config.rootpath)
+        except UsageError as exc:
+            pytest.fail(f"asgifuzz: {exc}", pytrace=False)
+        config.stash[_PROJECT_KEY] = project
+    return project
+
+
+#: ``[tool.asgifuzz]`` keys that are ``Settings`` options: key -> ``Settings.create`` name.
+_PROJECT_SETTINGS = {
+    "max-examples": "max_examples",
+    "max-time": "max_time",
+    "backend": "backend",
+    "seed": "seed",
+    "checks": "checks",
+    "server-profile": "profile",
+    "lifespan": "lifespan",
+    "paths": "paths",
+    "routes": "routes",
+    "block-timeout": "block_timeout",
+}
+
 
 def _setting(config: pytest.Config, name: str) -> str | None:
     value = config.getoption(f"asgifuzz_{name}")
@@ -233,8 +265,10 @@ def _corpus_dir(config: pytest.Config, override: str | None = None) -> Path:
     option = config.getoption("asgifuzz_corpus")
     if option:
         return (config.invocation_params.dir / str(option)).resolve()
-    ini = str(config.getini("asgifuzz_corpus") or "corpus")
-    return (config.rootpath / ini).resolve()
+    ini = config.getini("asgifuzz_corpus")
+    if not ini and "corpus" in _project(config):
+        return Path(_project(config).get("corpus"))
+    return (config.rootpath / str(ini or "corpus")).resolve()
 
 
 # ------------------------------------------------------------ fuzzing tests
@@ -317,6 +351,10 @@ def build_settings(config: pytest.Config, nodeid: str, options: Mapping[str, Any
     from asgifuzz._errors import UsageError
     from asgifuzz.cli import resolve_budget
 
+    project = _project(config)
+    pyproject = {name: project.get(key) for key, name in _PROJECT_SETTINGS.items()}
+    if project.get("real-time"):
+        pyproject["virtual_time"] = False
     ini = {
         "max_examples": _int_ini(config, "max_examples"),
         "backend": config.getini("asgifuzz_backend") or None,
@@ -335,7 +373,7 @@ def build_settings(config: pytest.Config, nodeid: str, options: Mapping[str, Any
         "database": config.getoption("asgifuzz_database"),
     }
     merged: dict[str, Any] = {}
-    for layer in (ini, marker, command_line):
+    for layer in (pyproject, ini, marker, command_line):
         merged.update({k: v for k, v in layer.items() if v is not None})
     # Determinism: an explicit seed wins; Hypothesis's derandomizing profiles
     # (the built-in 'ci' profile, loaded when CI=true) fix the seed per test
@@ -356,7 +394,13 @@ def _fail_on(config: pytest.Config, marker: object) -> FailOn:
     from asgifuzz._errors import UsageError
     from asgifuzz.report import check_fail_on
 
-    value = config.getoption("asgifuzz_fail_on") or marker or config.getini("asgifuzz_fail_on") or "error"
+    value = (
+        config.getoption("asgifuzz_fail_on")
+        or marker
+        or config.getini("asgifuzz_fail_on")
+        or _project(config).get("fail-on")
+        or "error"
+    )
     try:
         return check_fail_on(str(value).strip())
     except UsageError as exc:
@@ -379,6 +423,11 @@ def run_check(
     from asgifuzz._errors import UsageError
 
     plugin = {k: v for k, v in options.items() if k in _PLUGIN_OPTIONS}
+    project = _project(config)
+    if plugin.get("app") is None and plugin.get("middleware") is None and "app" in project:
+        plugin.update(app=project.get("app"), factory=plugin.get("factory", project.get("factory", False)))
+    if plugin.get("app_dir") is None and "app-dir" in project:
+        plugin["app_dir"] = project.get("app-dir")
     settings = build_settings(config, nodeid, {k: v for k, v in options.items() if k not in _PLUGIN_OPTIONS})
     if target is not None:
         from asgifuzz._pytest_items import share_budget
@@ -488,11 +537,13 @@ def _report_text(
 
     handlers: list[Handler] = []
     if app_spec is not None or mw_spec is not None:
-        shown_dir = _app_dir_hint(app_spec or mw_spec, config, app_dir)
         handlers.append(
             CorpusHandler(
                 corpus, app=app_spec, middleware=mw_spec, factory=factory, virtual_time=report.settings.virtual_time,
-                hint=lambda path: replay_command(_relative(path, config.invocation_params.dir), app_dir=shown_dir),
+                # The file records where the app imports from: the replay needs no --app-dir.
+                hint=lambda path: replay_command(_relative(path, config.invocation_params.dir)),
+                app_dir=_import_root(app_spec or mw_spec, app_dir, config.rootpath),
+                project_root=_project(config).root or config.rootpath,
             )
         )  # fmt: skip
     else:
@@ -544,22 +595,16 @@ def _relative(path: Path, base: Path) -> str:
         return str(path)
 
 
-def _app_dir_hint(spec: str | None, config: pytest.Config, app_dir: str | None) -> str | None:
-    """``--app-dir`` for the replay command, when the app's module is not importable from the cwd."""
+def _import_root(spec: str | None, app_dir: str | None, rootdir: Path) -> str:
+    """The folder ``spec``'s module was imported from (recorded in corpus files), else ``app_dir`` or the rootdir."""
     if app_dir is not None:
-        return _relative(Path(app_dir).resolve(), config.invocation_params.dir)
-    if spec is None:
-        return None
-    module_name = spec.partition(":")[0]
-    module = sys.modules.get(module_name)
-    file = getattr(module, "__file__", None)
+        return str(Path(app_dir).resolve())
+    module_name = (spec or "").partition(":")[0]
+    file = getattr(sys.modules.get(module_name), "__file__", None)
     if not file:
-        return None
+        return str(rootdir)
     depth = module_name.count(".") + (2 if Path(file).name == "__init__.py" else 1)
-    root = Path(file).resolve().parents[depth - 1]
-    if root == config.invocation_params.dir.resolve():
-        return None
-    return _relative(root, config.invocation_params.dir)
+    return str(Path(file).resolve().parents[depth - 1])
 
 
 def _spec_of(obj: object) -> str | None:
@@ -594,6 +639,14 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Col
     return None
 
 
+def _checks(config: pytest.Config) -> frozenset[str] | None:
+    """The invariants that count, as fuzzing tests select them: command line > ini > pyproject.toml."""
+    from asgifuzz._config import select_checks
+
+    text = config.getoption("asgifuzz_checks") or _checks_text(config.getini("asgifuzz_checks"))
+    return select_checks(text if text else _project(config).get("checks"))
+
+
 class CorpusFile(pytest.File):
     """A corpus JSON file: one case, one test item."""
 
@@ -611,9 +664,14 @@ class CorpusItem(pytest.Item):
 
         try:
             cc: CorpusCase = load_case(self.path)
+            checks = _checks(self.config)
+            if checks is not None and cc.expect is not None and cc.expect not in checks:
+                pytest.skip(f"asgifuzz: {cc.expect} is not checked (asgifuzz checks setting); delete this case once accepted")
             result = replay_case(cc)
         except (CorpusError, UsageError) as exc:
             pytest.fail(f"asgifuzz: {exc}", pytrace=False)
+        if checks is not None:
+            result.findings = [f for f in result.findings if f.code in checks]
         finding = result.finding
         if finding is None:
             return
