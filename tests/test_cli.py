@@ -29,6 +29,9 @@ def asgifuzz(
 ) -> subprocess.CompletedProcess[str]:
     env = dict(os.environ, COLUMNS="120")
     env.pop("PYTHONPATH", None)
+    # Cases of runs without --corpus go to a temporary folder: keep it in tmp_path.
+    (tmp_path / "tmp").mkdir(exist_ok=True)
+    env["TMPDIR"] = str(tmp_path / "tmp")
     if pythonpath is not None:
         env["PYTHONPATH"] = pythonpath
     return subprocess.run(
@@ -99,7 +102,9 @@ class TestRun:
         assert doc["findings"] == []
         assert doc["examples"] >= 60
         assert doc["seed"] == 1 and doc["target"] == "cliapps:ok" and doc["interrupted"] is False
-        assert set(doc["coverage"]) == {"steps", "disconnect_positions", "targets", "backends", "stack_depths", "routes"}
+        assert set(doc["coverage"]) == {
+        "steps", "disconnect_positions", "targets", "backends", "stack_depths", "routes", "shapes", "server_behaviours"
+    }  # fmt: skip
         route, lifespan = doc["coverage"]["routes"]  # sorted by target id: "app", then "lifespan"
         assert lifespan["target"] == "lifespan"
         assert route["examples"] >= 1 and set(route["statuses"]) <= {"200", "none"}
@@ -112,14 +117,16 @@ class TestRun:
     def test_finding_exits_1_with_report_junit_and_sarif(self, tmp_path: Path) -> None:
         proc = asgifuzz(
             tmp_path, "run", "cliapps:double_start", "--app-dir", APPS, "--max-examples", "50", "--seed", "1",
-            "--junit-xml", "out/junit.xml", "--sarif", "out/results.sarif",
+            "--junit-xml", "out/junit.xml", "--sarif", "out/results.sarif", "--report", "full",
         )  # fmt: skip
         assert proc.returncode == 1, proc.stderr
         out = proc.stdout
         assert "[1] duplicate-response-start: 'http.response.start' was sent twice" in out
         assert "why it matters:" in out and "trace:" in out
         assert "app     -> server  {'http.response.start', status=500" in out
-        assert f"replay: asgifuzz run cliapps:double_start --seed 1 --app-dir {APPS} --max-examples 50" in out
+        # No --corpus: the case is saved to a temporary folder and replayed from there alone.
+        [saved] = list((tmp_path / "tmp").glob("asgifuzz-cases-*/duplicate-response-start-*.json"))
+        assert f"replay: asgifuzz replay {saved}" in out
         assert "hits" in out  # the summary table
 
         suite = ET.parse(tmp_path / "out" / "junit.xml").getroot().find("testsuite")
@@ -149,7 +156,7 @@ class TestRun:
             assert key in finding
         assert finding["invariant"] == "duplicate-response-start"
         assert finding["case"]["target"] == "app"
-        assert finding["replay"].startswith("asgifuzz run cliapps:double_start --seed 1")
+        assert finding["replay"].startswith("asgifuzz replay ") and "asgifuzz-cases-" in finding["replay"]
         assert (tmp_path / ".asgifuzz" / "examples").is_dir()  # the shared example database
 
     def test_checks_can_exclude_an_invariant(self, tmp_path: Path) -> None:
@@ -175,7 +182,8 @@ class TestRun:
         )
         assert proc.returncode == 1
         [saved] = list((tmp_path / "corpus").glob("*.json"))
-        assert f"replay: asgifuzz replay corpus/{saved.name} --app-dir {APPS}" in proc.stdout
+        # The file records where the app imports from: no --app-dir needed to replay it.
+        assert f"replay: asgifuzz replay corpus/{saved.name}\n" in proc.stdout
 
 
 class TestBadTargets:
@@ -229,7 +237,9 @@ class TestRobustness:
         assert proc.returncode == 1, proc.stderr
         assert "[1] process-exited: the app ended the server process" in proc.stdout
         assert "the app called os._exit(3)" in proc.stdout
-        assert 'File "' in proc.stdout and "os._exit(3)" in proc.stdout
+        # Piped stdout gets one line per finding; the traceback is in the full report file.
+        full = (tmp_path / ".asgifuzz" / "report.txt").read_text()
+        assert 'File "' in full and "os._exit(3)" in full
 
     def test_max_time_bounds_the_run(self, tmp_path: Path) -> None:
         start = time.monotonic()
@@ -357,7 +367,8 @@ class TestSeverity:
 
     def test_warnings_alone_exit_0_and_are_printed(self, tmp_path: Path) -> None:
         app_dir = self._app(tmp_path)
-        proc = asgifuzz(tmp_path, "run", "warnapp:app", "--app-dir", app_dir, "--max-examples", "30", "--seed", "1")
+        proc = asgifuzz(tmp_path, "run", "warnapp:app", "--app-dir", app_dir, "--max-examples", "30", "--seed", "1",
+                        "--report", "full")  # fmt: skip
         assert proc.returncode == 0, proc.stdout + proc.stderr
         out = proc.stdout
         assert "1 finding(s) (1 warning)" in out
@@ -381,7 +392,7 @@ class TestSeverity:
                        "--corpus", "corpus")  # fmt: skip
         assert run.returncode == 0, run.stderr
         [saved] = list((tmp_path / "corpus").glob("returned-non-none-*.json"))
-        assert f"replay: asgifuzz replay corpus/{saved.name} --app-dir {app_dir}" in run.stdout
+        assert f"replay: asgifuzz replay corpus/{saved.name}\n" in run.stdout
         replay = asgifuzz(tmp_path, "replay", "corpus", "--app-dir", app_dir)
         assert replay.returncode == 0, replay.stdout + replay.stderr
         assert "still failing (warning)" in replay.stdout
@@ -399,7 +410,7 @@ class TestSeverity:
         assert both != WARNING_APP
         (tmp_path / "both.py").write_text(both)
         proc = asgifuzz(tmp_path, "run", "both:app", "--app-dir", str(tmp_path), "--max-examples", "200", "--seed", "1",
-                        "--junit-xml", "junit.xml", "--sarif", "out.sarif")  # fmt: skip
+                        "--junit-xml", "junit.xml", "--sarif", "out.sarif", "--report", "full")  # fmt: skip
         assert proc.returncode == 1, proc.stderr
         out = proc.stdout
         assert out.index("== ") == out.index("== 1 error(s)")
