@@ -50,6 +50,16 @@ def _source_hash() -> str:
     return h.hexdigest()[:16]
 
 
+def _own_dependencies(pins: list[str]) -> list[str]:
+    """asgifuzz's dependencies, but for the packages the pins fix (an old Starlette below asgifuzz's floor)."""
+    import re
+    import tomllib
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    pinned = {re.split(r"[<>=!~\[ ]", p, maxsplit=1)[0].lower() for p in pins}
+    return [d for d in project["dependencies"] if re.split(r"[<>=!~\[ ]", d, maxsplit=1)[0].lower() not in pinned]
+
+
 def venv_python(name: str) -> Path:
     """The python of the virtualenv ``name``, creating or refreshing it if needed.
 
@@ -92,7 +102,7 @@ def _venv_python(name: str) -> Path:
         check=True,
     )
     subprocess.run(
-        [str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check", *pins, str(ROOT)],
+        [str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check", *pins, *_own_dependencies(pins)],
         check=True,
     )
     stamp.write_text(wanted)
