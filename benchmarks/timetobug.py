@@ -168,6 +168,8 @@ for seed in {seeds!r}:
         "examples": result.examples,
         "message": found[0].message if found else "",
     }}), flush=True)
+import os
+os._exit(0)  # (a thread an old app left blocked, e.g. asgiref 3.2's WsgiToAsgi, must not hold the exit)
 """
 
 

@@ -48,7 +48,9 @@ print(json.dumps({{
         {{"code": f.code, "message": f.message, "target": f.case.target, "messages": f.case.message_count}}
         for f in result.findings
     ],
-}}))
+}}), flush=True)
+import os
+os._exit(0)  # asgiref 3.2's WsgiToAsgi can leave a worker thread blocked; it must not hold the exit
 """
 
 
