@@ -133,4 +133,4 @@ def test_piped_output_is_one_line_per_finding_and_the_full_report_is_a_file(tmp_
     assert "; replay: asgifuzz run noisy_app:app --seed 1" in lines[1]
     assert lines[2:] == ["full report: .asgifuzz/report.txt"]
     full = (tmp_path / ".asgifuzz" / "report.txt").read_text()
-    assert "what happened:" in full and "captured output of the app" in full and "request GET /" in full
+    assert "what happened:" in full and "captured output of the app" in full and "      request " in full

@@ -9,8 +9,9 @@ two identical one-chunk runs (``varying_headers``).
 
 from __future__ import annotations
 
-import zlib
 from typing import TYPE_CHECKING
+
+from asgifuzz.checks.http import content_decoder
 
 if TYPE_CHECKING:
     from asgifuzz.server.http import ClientView
@@ -44,19 +45,14 @@ IGNORED_HEADERS: frozenset[bytes] = frozenset(
 
 def _decoded(view: ClientView) -> bytes:
     body = view.body
-    encoding = (view.header(b"content-encoding") or b"").strip().lower()
+    # Every coding checks.http can decode (br and zstd when their libraries are installed).
+    decoder = content_decoder(view.header(b"content-encoding"))
+    if not decoder:  # not encoded, or not decodable here
+        return body
     try:
-        if encoding in (b"gzip", b"x-gzip"):
-            return zlib.decompressobj(wbits=31).decompress(body)
-        if encoding == b"deflate":
-            return zlib.decompressobj().decompress(body)
-        if encoding == b"br":
-            import brotli  # type: ignore[import-not-found,unused-ignore]
-
-            return bytes(brotli.decompress(body))
+        return decoder.decompress(body)
     except Exception:  # a broken or unknown stream: compare the bytes as sent
         return body
-    return body
 
 
 def _headers(view: ClientView, ignored: frozenset[bytes] | set[bytes]) -> list[tuple[bytes, bytes]]:

@@ -25,10 +25,10 @@ on its own does not stop the comparison: what differs is the finding.
 
 from __future__ import annotations
 
-import zlib
 from typing import TYPE_CHECKING
 
 from asgifuzz._finding import Finding
+from asgifuzz.checks.http import DECODE_ERRORS, content_decoder
 from asgifuzz.checks.invariants import (
     BACKGROUND_TASK_BEFORE_RESPONSE,
     BACKGROUND_TASK_LOST,
@@ -47,21 +47,22 @@ if TYPE_CHECKING:
 __all__ = ("compare_outcomes",)
 
 
-def _decoded_progress(outcome: Outcome) -> list[tuple[int, int]]:
-    """(seq, decoded bytes so far) after each body chunk the client received."""
-    encoding = (outcome.response.header(b"content-encoding") or b"").strip().lower()
-    decoder = None
-    if encoding in (b"gzip", b"x-gzip"):
-        decoder = zlib.decompressobj(wbits=31)
-    elif encoding == b"deflate":
-        decoder = zlib.decompressobj()
+def _decoded_progress(outcome: Outcome) -> list[tuple[int, int]] | None:
+    """(seq, decoded bytes so far) after each body chunk the client received.
+
+    None when the body is in a coding that cannot be decoded here (then
+    nothing is judged: raw compressed bytes say nothing of the events).
+    """
+    decoder = content_decoder(outcome.response.header(b"content-encoding"))
+    if decoder is False:
+        return None
     total = 0
     out: list[tuple[int, int]] = []
     for seq, data in outcome.response.chunks:
         if decoder is not None:
             try:
                 data = decoder.decompress(data)
-            except zlib.error:
+            except DECODE_ERRORS:
                 return out
         total += len(data)
         out.append((seq, total))
@@ -71,6 +72,8 @@ def _decoded_progress(outcome: Outcome) -> list[tuple[int, int]]:
 def _timely_events(outcome: Outcome) -> list[bool]:
     """For each produced event but the last: did it reach the client before the next?"""
     progress = _decoded_progress(outcome)
+    if progress is None:
+        return []
     chunks = outcome.probe.chunks
     result = []
     need = 0

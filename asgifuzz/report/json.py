@@ -30,6 +30,7 @@ def finding_to_json(finding: Finding, *, replay: str | None = None) -> dict[str,
         "hits": finding.hits,
         "also_seen_on": list(finding.also),
         "confirmations": list(finding.confirmations),
+        "server_behaviours": list(finding.behaviours),
         "output": finding.output or None,
         "flaky": finding.flaky,
         "case": case_to_json(finding.case) if finding.case is not None else None,
@@ -46,6 +47,12 @@ def finding_to_json(finding: Finding, *, replay: str | None = None) -> dict[str,
         ],
         "replay": replay,
     }
+
+
+def _shares(counts: dict[str, int]) -> dict[str, dict[str, float]]:
+    """name -> examples and their share of all counted examples."""
+    total = sum(counts.values()) or 1
+    return {name: {"examples": n, "share": round(n / total, 4)} for name, n in sorted(counts.items())}
 
 
 def _route(target: str, counts: dict[str, int]) -> dict[str, Any]:
@@ -81,6 +88,8 @@ def report_to_json(report: RunReport) -> dict[str, Any]:
             "backends": list(coverage.backends),
             "stack_depths": list(coverage.stack_depths),
             "routes": [_route(target, counts) for target, counts in sorted(coverage.statuses.items())],
+            "shapes": _shares(coverage.shapes),
+            "server_behaviours": _shares(coverage.behaviours),
         },
         "notes": list(report.notes),
         "severity_counts": dict(report.counts()),
