@@ -112,11 +112,17 @@ def curl_command(case: Case, base_url: str) -> tuple[str | None, str]:
     method = str(case.scope.get("method", "GET"))
     target = head.split(b" ", 2)[1].decode("latin-1")
     parts = ["curl", "-sS", "-i", "--http1.1", "-X", method]
+    names = set()
     for name, value in case.scope.get("headers", []):
         n, v = bytes(name).decode("latin-1"), bytes(value).decode("latin-1")
+        names.add(n.lower())
         if n.lower() in ("host", "content-length"):
             continue  # curl writes them
         parts += ["-H", f"{n}: {v}" if v else f"{n};"]
+    # curl adds these on its own (a form content type with --data-binary): "Name:" removes them.
+    for own in ("Content-Type", "Accept", "User-Agent"):
+        if own.lower() not in names and (own != "Content-Type" or case.body):
+            parts += ["-H", f"{own}:"]
     body_arg = ""
     if case.body:
         parts += ["--data-binary", "@-"]

@@ -591,7 +591,12 @@ def _cmd_run(args: argparse.Namespace) -> int:
     from asgifuzz._project import load_project
 
     project = load_project()
-    layer_options(args, RUN_OPTIONS, project)
+    options = RUN_OPTIONS
+    if args.max_time is not None or args.max_examples is not None:
+        # The budget is one setting: '--max-time 300' on the command line runs for 300 s,
+        # not until the project's max-examples.
+        options = {k: v for k, v in RUN_OPTIONS.items() if k not in ("max_time", "max_examples")}
+    layer_options(args, options, project)
     if args.target is None:
         raise UsageError("no app given: name it as MODULE:ATTR (e.g. 'asgifuzz run main:app') "
                          "or set app = \"main:app\" under [tool.asgifuzz] in pyproject.toml")  # fmt: skip

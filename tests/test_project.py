@@ -81,6 +81,11 @@ class TestCommandLine:
         overridden = asgifuzz(tmp_path, "run", "--json", "--checks", "duplicate-response-start")
         assert overridden.returncode == 1, overridden.stderr
         assert [f["invariant"] for f in json.loads(overridden.stdout)["findings"]] == ["duplicate-response-start"]
+        # A budget on the command line replaces the project's whole budget (max-examples too).
+        timed = asgifuzz(tmp_path, "run", "--json", "--max-time", "6")
+        assert json.loads(timed.stdout)["examples"] > 30, timed.stderr
+        counted = asgifuzz(tmp_path, "run", "--json", "--max-examples", "40")
+        assert json.loads(counted.stdout)["examples"] == 40, counted.stderr
         # A target on the command line replaces the project's app (app-dir still applies).
         other = asgifuzz(tmp_path, "run", "cliapps:ok", "--json", "--checks", "duplicate-response-start")
         assert other.returncode == 0, other.stderr

@@ -140,7 +140,7 @@ class TestHttpScript:
         assert b"".join(s.data for s in http_steps(case, "h")[1:]) == b'{"a":1'
         curl, note = curl_command(case, "http://127.0.0.1:8000")
         assert curl == ("printf '%b' '{\"a\":1' | curl -sS -i --http1.1 -X POST -H 'content-type: application/json' "
-                        "--data-binary @- 'http://127.0.0.1:8000/up?a=1'")  # fmt: skip
+                        "-H Accept: -H User-Agent: --data-binary @- 'http://127.0.0.1:8000/up?a=1'")  # fmt: skip
         assert note == ""
         text = "\n".join(render_http(case, "127.0.0.1:8000"))
         assert "t=0.000s  send" in text and "      b'content-type: application/json\\r\\n'" in text
