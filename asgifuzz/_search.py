@@ -252,14 +252,21 @@ class Search:
     # -------------------------------------------------------------- running
 
     def run(self) -> SearchResult:
-        self._replay_seeds()
-        if self.settings.exitfirst and self.found:
-            return self._result()
+        from asgifuzz.server.loop import close_runners
+
+        # One loop and one lifespan per backend serve the whole search (as a
+        # server's process serves every connection); both end with it.
         try:
-            self._rounds()
-        except KeyboardInterrupt:
-            return self._result(interrupted=True)
-        return self._result()
+            self._replay_seeds()
+            if self.settings.exitfirst and self.found:
+                return self._result()
+            try:
+                self._rounds()
+            except KeyboardInterrupt:
+                return self._result(interrupted=True)
+            return self._result()
+        finally:
+            close_runners()
 
     def _replay_seeds(self) -> None:
         """Corpus seeds first: replayed as they are, no shrinking needed."""
