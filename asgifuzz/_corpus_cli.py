@@ -53,6 +53,10 @@ def add_show_parser(subparsers: Any) -> argparse.ArgumentParser:
     parser.add_argument("file", metavar="FILE", help="a corpus JSON file")
     _app_options(parser)
     parser.add_argument("--no-replay", action="store_true", help="only print the saved script, do not run the app")
+    parser.add_argument(
+        "--html", default=None, metavar="FILE",
+        help="also write the replayed case as an HTML sequence diagram (client, server, each middleware, the endpoint)",
+    )  # fmt: skip
     return parser
 
 
@@ -159,6 +163,9 @@ def cmd_show(args: argparse.Namespace) -> int:
     for i, step in enumerate(steps, 1):
         print(f"  {i}. {step}")
     if args.no_replay:
+        if args.html:
+            print("asgifuzz: error: --html draws the replayed case; it cannot go with --no-replay", file=sys.stderr)
+            return 2
         return 0
     try:
         result = replay_case(cc, app=args.app, app_dir=args.app_dir)
@@ -176,5 +183,17 @@ def cmd_show(args: argparse.Namespace) -> int:
     print("messages (seq, virtual time, who -> whom, message):")
     for line in render_trace(trace, limit=200):
         print(line)
+    if args.html:
+        _write_html(args.html, cc, finding, trace, outcome=result.outcome)
     return 0
+
+
+def _write_html(path: str, cc: Any, finding: Any, trace: Any, *, outcome: str) -> None:
+    from asgifuzz.report.base import write_file
+    from asgifuzz.report.html import case_document
+
+    name = cc.path.name if cc.path is not None else cc.name
+    heading = [f"app: {cc.app or '-'}", f"expect: {'violation ' + cc.expect if cc.expect else 'pass'}; replayed: {outcome}"]
+    write_file(path, case_document(f"asgifuzz case {name}", finding=finding, trace=trace, case=cc.case, heading=heading))
+    print(f"html: {path}")
 

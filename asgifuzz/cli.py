@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from asgifuzz import __version__
+from asgifuzz._config import TIME_BOUNDED, resolve_budget
 from asgifuzz._corpus_cli import add_replay_parser, add_show_parser, cmd_replay, cmd_show
 from asgifuzz._errors import UsageError
 from asgifuzz.confirm.cli import add_confirm_parser, cmd_confirm
@@ -46,11 +47,11 @@ EXIT_INTERNAL = 3
 EXIT_INTERRUPTED = 130
 
 DEFAULT_DATABASE = os.path.join(".asgifuzz", "examples")
+#: Where the full text report goes when stdout shows one line per finding (``--report summary``).
+DEFAULT_REPORT_FILE = os.path.join(".asgifuzz", "report.txt")
 DEMO_TARGET = "asgifuzz.demo:app"
 DEFAULT_MAX_EXAMPLES = 1000
 DEMO_MAX_EXAMPLES = 300
-#: The example budget of a run bounded by --max-time alone (never reached).
-TIME_BOUNDED = 10**9
 
 EPILOG_MAIN = """examples:
   asgifuzz demo                          # see asgifuzz find a middleware bug in seconds
@@ -75,7 +76,8 @@ EPILOG_RUN = """examples:
 The app runs in worker processes: an app that blocks the event loop or ends
 the process is reported as a finding, and the run ends within --max-time plus
 a few seconds.  Workers share one Hypothesis example database (--database), so
-a rerun replays the failing examples of earlier runs first.
+a rerun replays the failing examples of earlier runs first; with
+--database redis://host:6379/0, so do runs on other machines.
 
 Findings are errors (a real server rejects it, a client gets a wrong or no
 response, a crash, a hang) or warnings (the spec's letter that servers
@@ -188,8 +190,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--factory", action="store_true", help="MODULE:ATTR is a factory returning the app")
     _add_budget_options(run, max_examples=DEFAULT_MAX_EXAMPLES)
     run.add_argument(
-        "--server-profile", default="uvicorn", metavar="NAME",
-        help="server to imitate: uvicorn (default), hypercorn, daphne, strict",
+        "--server-profile", default=None, metavar="NAME",
+        help="pin the server to imitate: uvicorn, hypercorn, daphne, strict "
+        "(default: draw the server behaviour per example)",
     )  # fmt: skip
     run.add_argument(
         "--checks", default=None, metavar="CODES",
@@ -208,13 +211,28 @@ def build_parser() -> argparse.ArgumentParser:
         help="replay each finding on the real servers installed here (uvicorn, hypercorn, ...) and say where it reproduced",
     )  # fmt: skip
     run.add_argument("-x", "--exitfirst", action="store_true", help="stop at the first finding")
+    run.add_argument(
+        "-v", "--verbose", action="store_true",
+        help="let the app's logging and prints through as they happen (no live panel); by default they are "
+        "captured per example and shown with its finding",
+    )  # fmt: skip
     run.add_argument("--real-time", action="store_true", help="use the real clock instead of virtual time")
     run.add_argument("--corpus", default=None, metavar="DIR", help="save each finding as a replayable case under DIR")
     run.add_argument("--junit-xml", default=None, metavar="FILE", help="write a JUnit XML report (one test per invariant)")
     run.add_argument("--sarif", default=None, metavar="FILE", help="write a SARIF 2.1.0 log for code-scanning dashboards")
     run.add_argument(
-        "--database", default=DEFAULT_DATABASE, metavar="DIR",
-        help=f"Hypothesis example database shared by the workers (default: {DEFAULT_DATABASE})",
+        "--report", choices=["auto", "full", "summary"], default="auto",
+        help="what stdout shows: every finding in full, or one line each with the full report written to "
+        f"{DEFAULT_REPORT_FILE} (default auto: full on a terminal, summary when piped, as in CI logs)",
+    )  # fmt: skip
+    run.add_argument(
+        "--html", default=None, metavar="FILE",
+        help="write an HTML report: each finding's minimal case drawn as a sequence diagram",
+    )  # fmt: skip
+    run.add_argument(
+        "--database", default=DEFAULT_DATABASE, metavar="DIR|URL",
+        help=f"Hypothesis example database shared by the workers (default: {DEFAULT_DATABASE}); "
+        "redis://host:port/db shares it between machines (pip install 'asgifuzz[redis]')",
     )  # fmt: skip
     run.add_argument("--no-database", action="store_true", help="do not read or write an example database")
     run.add_argument(
@@ -282,13 +300,6 @@ def _cmd_checks(args: argparse.Namespace) -> int:
 # --------------------------------------------------------------------- run
 
 
-def resolve_budget(max_examples: int | None, max_time: float | None, default: int) -> int:
-    """The example budget: as given; else unbounded when a time budget is given alone; else ``default``."""
-    if max_examples is not None:
-        return max_examples
-    return TIME_BOUNDED if max_time is not None else default
-
-
 def _settings(args: argparse.Namespace, *, demo: bool) -> Settings:
     """Every knob of the run from the command line, as one ``Settings``."""
     import random
@@ -301,7 +312,7 @@ def _settings(args: argparse.Namespace, *, demo: bool) -> Settings:
         max_time=args.max_time,
         seed=args.seed if args.seed is not None else random.randrange(2**32),
         backend=args.backend,
-        profile=getattr(args, "server_profile", "uvicorn"),
+        profile=getattr(args, "server_profile", None),
         checks=getattr(args, "checks", None),
         exitfirst=getattr(args, "exitfirst", False),
         virtual_time=not getattr(args, "real_time", False),
@@ -310,6 +321,7 @@ def _settings(args: argparse.Namespace, *, demo: bool) -> Settings:
         workers=args.workers,
         lifespan=getattr(args, "lifespan", "auto"),
         paths=tuple(getattr(args, "path", None) or ()),
+        show_output=getattr(args, "verbose", False),
     )
 
 
@@ -429,7 +441,7 @@ def _run(args: argparse.Namespace, *, target: str, app_dir: str | None, demo: bo
     options = run_options(settings, target=target, app_dir=app_dir, factory=getattr(args, "factory", False))
     console = _console()
     show = not args.json
-    result = _supervise(options, console, live=show and console.is_terminal, intro=DEMO_INTRO if demo and show else None)
+    result = _supervise(options, console, live=show and console.is_terminal and not settings.show_output, intro=DEMO_INTRO if demo and show else None)
     status = _check_error(result, debug=args.debug)
     if status is not None:
         return status
@@ -466,7 +478,7 @@ def replay_command(path: Path, *, app_dir: str | None) -> str:
 
 
 def _file_handlers(args: argparse.Namespace) -> list[Handler]:
-    """``--junit-xml`` and ``--sarif``."""
+    """``--junit-xml``, ``--sarif`` and ``--html``."""
     out: list[Handler] = []
     if getattr(args, "junit_xml", None):
         from asgifuzz.report.junit import JUnitHandler
@@ -476,6 +488,10 @@ def _file_handlers(args: argparse.Namespace) -> list[Handler]:
         from asgifuzz.report.sarif import SarifHandler
 
         out.append(SarifHandler(args.sarif))
+    if getattr(args, "html", None):
+        from asgifuzz.report.html import HtmlHandler
+
+        out.append(HtmlHandler(args.html))
     return out
 
 
@@ -485,8 +501,11 @@ def _output_handler(args: argparse.Namespace, console: Any) -> Handler:
         from asgifuzz.report.json import JsonHandler
 
         return JsonHandler(sys.stdout)
-    from asgifuzz.report.terminal import TerminalHandler
+    from asgifuzz.report.terminal import SummaryHandler, TerminalHandler
 
+    mode = getattr(args, "report", "full")  # the demo always shows its whole report
+    if mode == "summary" or (mode == "auto" and not console.is_terminal):
+        return SummaryHandler(console, DEFAULT_REPORT_FILE)
     return TerminalHandler(console)
 
 

@@ -97,6 +97,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="lowest severity that fails a test (default: error; warnings are shown, not failed)",
     )
     group.addoption(
+        "--asgifuzz-database",
+        default=None,
+        metavar="DIR|URL",
+        help="example database of the asgifuzz tests: a directory, or redis://host:port/db shared between "
+        "machines (default: the Hypothesis profile's)",
+    )
+    group.addoption(
         "--asgifuzz-replay",
         action="store_true",
         default=False,
@@ -111,6 +118,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "invariant codes to report (comma or space separated; '-code' excludes one), as --checks",
         default=None,
     )
+    parser.addini(
+        "asgifuzz_database",
+        "example database: a directory (relative to the rootdir) or redis://host:port/db",
+        default=None,
+    )
     parser.addini("asgifuzz_fail_on", "lowest severity that fails a test: error (default) or warning", default=None)
 
 
@@ -121,10 +133,36 @@ def pytest_configure(config: pytest.Config) -> None:
         "fail_on=None, ...): fuzz the ASGI app (an object or 'module:attr') after the test body runs; "
         "fail with the minimal case of every error-level violation found.",
     )
+    _check_database(config)
     if config.getoption("asgifuzz_replay"):
         corpus = _corpus_dir(config)
         if corpus.is_dir() and not any(_covers(a, corpus, config) for a in config.args):
             config.args.append(str(corpus))
+
+
+def _ini_database(config: pytest.Config) -> str | None:
+    """The ``asgifuzz_database`` ini key: a URL, or a directory relative to the rootdir."""
+    from asgifuzz._database import is_url
+
+    value = str(config.getini("asgifuzz_database") or "").strip()
+    if not value or is_url(value):
+        return value or None
+    return str(config.rootpath / value)
+
+
+def _check_database(config: pytest.Config) -> None:
+    """A Redis database that does not answer stops the session with one line, not one failure per test."""
+    if not (config.getoption("asgifuzz_database") or config.getini("asgifuzz_database")):
+        return  # nothing to import in the pytest runs that do not use asgifuzz
+    if config.getoption("help", False):
+        return
+    from asgifuzz._database import check_database
+    from asgifuzz._errors import UsageError
+
+    try:
+        check_database(config.getoption("asgifuzz_database") or _ini_database(config))
+    except UsageError as exc:
+        raise pytest.UsageError(f"asgifuzz: {exc}") from None
 
 
 def _covers(arg: str, corpus: Path, config: pytest.Config) -> bool:
@@ -244,6 +282,7 @@ def build_settings(config: pytest.Config, nodeid: str, options: Mapping[str, Any
         "backend": config.getini("asgifuzz_backend") or None,
         "seed": _int_ini(config, "seed"),
         "checks": _checks_text(config.getini("asgifuzz_checks")),
+        "database": _ini_database(config),
     }
     marker = dict(options)
     if "backends" in marker:  # one spelling, so the layers override each other
@@ -253,6 +292,7 @@ def build_settings(config: pytest.Config, nodeid: str, options: Mapping[str, Any
         "backend": config.getoption("asgifuzz_backend"),
         "seed": config.getoption("asgifuzz_seed"),
         "checks": config.getoption("asgifuzz_checks"),
+        "database": config.getoption("asgifuzz_database"),
     }
     merged: dict[str, Any] = {}
     for layer in (ini, marker, command_line):

@@ -3,7 +3,8 @@
 ``base`` holds ``RunReport`` and the ``Handler`` protocol; each output is one
 module with one handler: ``corpus`` (saves cases, sets replay hints),
 ``text`` (plain text, the pytest failure message), ``terminal`` (rich),
-``json`` (``--json``), ``junit`` (``--junit-xml``), ``sarif`` (``--sarif``).
+``json`` (``--json``), ``junit`` (``--junit-xml``), ``sarif`` (``--sarif``),
+``html`` (``--html``: each finding as a sequence diagram, drawn by ``diagram``).
 A new format is one new module here, usable by both front ends.
 """
 

@@ -12,13 +12,16 @@ import textwrap
 from collections.abc import Sequence
 from typing import Any, TextIO
 
+from asgifuzz._capture import trim_output
 from asgifuzz._case import describe_action
 from asgifuzz._finding import Finding, TraceEvent
 from asgifuzz.checks.invariants import Severity
 from asgifuzz.report.base import RunReport
+from asgifuzz.server.profiles import behaviour_label
 
 __all__ = (
     "TextHandler",
+    "output_lines",
     "quote_args",
     "render_finding",
     "render_report",
@@ -158,7 +161,11 @@ def render_finding(finding: Finding, index: int = 1, *, replay_hint: str | None 
     if finding.where:
         out.append(f"    at {finding.where}")
     if case is not None:
-        out.append(f"    target: {case.target}  (backend {case.backend}, profile {case.profile})")
+        out.append(
+            f"    target: {case.target}  (backend {case.backend}, server {behaviour_label(case.profile, case.server)})"
+        )
+        if finding.behaviours:
+            out.append(f"    shows under: {', '.join(finding.behaviours)}")
         if finding.also:
             shown = ", ".join(finding.also[:6]) + (", ..." if len(finding.also) > 6 else "")
             out.append(f"    also seen on {len(finding.also)} more target(s): {shown}")
@@ -179,6 +186,7 @@ def render_finding(finding: Finding, index: int = 1, *, replay_hint: str | None 
     if finding.exception is not None:
         out.append("    exception from the app:")
         out += ["      " + line for line in finding.exception_text().splitlines()[-25:]]
+    out += output_lines(finding)
     for line in finding.confirmations:
         out.append(f"    real server: {line}")
     if finding.flaky:
@@ -186,6 +194,20 @@ def render_finding(finding: Finding, index: int = 1, *, replay_hint: str | None 
     if replay_hint:
         out.append(f"    replay: {replay_hint}")
     return "\n".join(out)
+
+
+#: Lines of the app's captured output shown with a finding (the full kept text is in the JSON and HTML reports).
+OUTPUT_SHOWN_LINES = 30
+
+
+def output_lines(finding: Finding, *, limit: int = OUTPUT_SHOWN_LINES) -> list[str]:
+    """The app's captured logging and prints, its last ``limit`` lines, as pytest shows a captured log."""
+    if not finding.output:
+        return []
+    shown, left_out = trim_output(finding.output, lines=limit)
+    head = "    captured output of the app (logging, stdout, stderr)"
+    head += f", last {len(shown)} line(s), {left_out} earlier not shown:" if left_out else ":"
+    return [head, *("      " + line for line in shown)]
 
 
 def severity_heading(severity: Severity, count: int, *, failing: bool) -> str:

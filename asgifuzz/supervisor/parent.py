@@ -71,9 +71,11 @@ def supervise(options: RunOptions, on_update: Callable[[Snapshot], None] | None 
     start = time.monotonic()
     deadline = None if settings.max_time is None else start + settings.max_time
     count = max(1, min(settings.workers, settings.max_examples))
+    result = RunResult(findings=[], snapshot=Snapshot(workers=count), seed=seed, elapsed=0.0)
+    if not _database_answers(settings, result):
+        return result
     tmpdir = tempfile.mkdtemp(prefix="asgifuzz-")
     workers: list[WorkerHandle] = []
-    result = RunResult(findings=[], snapshot=Snapshot(workers=count), seed=seed, elapsed=0.0)
     try:
         try:
             _start_resource_tracker()
@@ -94,6 +96,19 @@ def supervise(options: RunOptions, on_update: Callable[[Snapshot], None] | None 
     result.snapshot = aggregate(workers, result.elapsed)
     result.findings = result.snapshot.findings
     return result
+
+
+def _database_answers(settings: Settings, result: RunResult) -> bool:
+    """A Redis database is asked once here: one line when it does not answer, not one per worker."""
+    from asgifuzz._database import check_database
+    from asgifuzz._errors import UsageError
+
+    try:
+        check_database(settings.database)
+    except UsageError as exc:
+        result.error = str(exc)
+        return False
+    return True
 
 
 def _start(index: int, options: RunOptions, settings: Settings, deadline: float | None, tmpdir: str) -> WorkerHandle:
@@ -389,6 +404,9 @@ def aggregate(workers: list[WorkerHandle], elapsed: float) -> Snapshot:
                 merged_counts = snap.statuses.setdefault(target, {})
                 for status, n in counts.items():
                     merged_counts[status] = merged_counts.get(status, 0) + n
+            for totals, counted in ((snap.shapes, w.stats.shapes), (snap.behaviours, w.stats.behaviours)):
+                for name, n in counted.items():
+                    totals[name] = totals.get(name, 0) + n
         for key, finding in w.findings.items():
             known = merged.get(key)
             merged[key] = finding if known is None else replace(known, hits=known.hits + finding.hits)

@@ -28,8 +28,9 @@ class RunOptions:
     form to use.  ``settings.max_examples`` is the budget of the whole run
     (split between ``settings.workers``), ``settings.seed`` the run's seed
     (worker *i* fuzzes with ``seed + i * 1_000_003``; None picks one, reported
-    back in ``RunResult.seed``), and ``settings.database`` a directory path or
-    None: each worker opens its own handle on it.
+    back in ``RunResult.seed``), and ``settings.database`` a directory path, a
+    Redis URL (``redis://host:port/db``: workers on other machines share it)
+    or None: each worker opens its own handle on it.
 
     Any ``Settings`` field may also be given as a keyword (``max_examples=``,
     ``checks=``, ...): it overrides ``settings`` and is validated like
@@ -60,7 +61,7 @@ class RunOptions:
             settings = settings.replace(database=os.fspath(database))
         elif database is not None and not isinstance(database, str):
             raise UsageError(
-                f"database={database!r}: worker processes need the example database as a directory path (or None)"
+                f"database={database!r}: worker processes need the example database as a directory path or a redis:// URL (or None)"
             )
         object.__setattr__(self, "target", target)
         object.__setattr__(self, "app_dir", app_dir)
@@ -92,6 +93,9 @@ class Snapshot:
     backends_seen: set[str] = field(default_factory=set)
     #: target id -> response status -> examples (the per-route coverage).
     statuses: dict[str, dict[str, int]] = field(default_factory=dict)
+    #: HTTP script shape -> examples; server behaviour -> examples.
+    shapes: dict[str, int] = field(default_factory=dict)
+    behaviours: dict[str, int] = field(default_factory=dict)
     findings: list[Finding] = field(default_factory=list)
     elapsed: float = 0.0
     workers: int = 0
