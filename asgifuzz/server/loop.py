@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import atexit
 import contextlib
+import sys
 import threading
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
@@ -344,6 +345,7 @@ class _TrioRunner(Runner):
 
         async def host() -> None:
             self._token = trio.lowlevel.current_trio_token()
+            _quiet_asyncgen_finalizer()
             await self._host(ready.set)
 
         def thread_main() -> None:
@@ -390,10 +392,15 @@ class _TrioRunner(Runner):
 
         async def task() -> None:
             _caller_box.box = box
+            gens = _trio_asyncgens()
+            before = {id(g) for g in gens}
             if seed is not None:
                 _seed_trio(seed)
             try:
-                await job()
+                try:
+                    await job()
+                finally:
+                    await _close_asyncgens([g for g in gens if id(g) not in before])
             except trio.Cancelled as exc:
                 box.inbox.put(("done", exc))
                 raise  # the host is closing
@@ -461,6 +468,53 @@ def _seed_trio(seed: int) -> None:
 
     if getattr(trio_run, "_ALLOW_DETERMINISTIC_SCHEDULING", None) is not None:
         trio_run._r.seed(seed)
+
+
+def _quiet_asyncgen_finalizer() -> None:
+    """Trio still finalizes the async generators the app abandons, without its ResourceWarning.
+
+    ``trio.run`` warns for each one collected while it runs; on a per-case
+    run they were closed quietly at the run's end, on the long-lived run they
+    are collected mid-run.  The hooks are per thread: only the loop thread's.
+    """
+    import warnings
+
+    hooks = sys.get_asyncgen_hooks()
+    finalize = hooks.finalizer
+    if finalize is None:
+        return
+
+    def finalizer(agen: Any) -> None:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ResourceWarning)
+            finalize(agen)
+
+    sys.set_asyncgen_hooks(firstiter=hooks.firstiter, finalizer=finalizer)
+
+
+def _trio_asyncgens() -> Any:
+    """The async generators trio's run holds (a weak set), or an empty list."""
+    import trio._core._run as trio_run
+
+    try:
+        return trio_run.GLOBAL_RUN_CONTEXT.runner.asyncgens.alive
+    except AttributeError:
+        return []
+
+
+async def _close_asyncgens(gens: list[Any]) -> None:
+    """Close the async generators a case left unfinished, as the end of a ``trio.run`` did.
+
+    Left to the garbage collector on a long-lived run, each one is a
+    ResourceWarning from trio (a stream the app abandoned when the client left).
+    """
+    import trio
+
+    with trio.CancelScope(shield=True):
+        for agen in gens:
+            if agen.ag_frame is not None and not agen.ag_running:
+                with contextlib.suppress(BaseException):
+                    await agen.aclose()
 
 
 _RUNNERS: dict[tuple[Backend, bool], Runner] = {}
