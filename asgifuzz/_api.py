@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from asgifuzz._case import Case
-from asgifuzz._config import Settings
+from asgifuzz._config import Settings, resolve_budget
 from asgifuzz._search import ProgressCallback, SearchResult, search
 from asgifuzz._storage import hypothesis_home
 from asgifuzz._targets import discover_targets
@@ -46,10 +46,12 @@ def fuzz(
         seeds: cases (from the corpus) replayed before generating; their
             findings are reported like generated ones.
         **options: any ``Settings`` field, plus the user-facing spellings:
-            ``max_examples`` (the budget), ``max_time`` (seconds),
+            ``max_examples`` (the budget), ``max_time`` (seconds; given
+            without ``max_examples``, it alone bounds the run, as the CLI's
+            ``--max-time``),
             ``seed`` (reproducible runs; random otherwise, reported back),
             ``backend`` ("asyncio", "trio", "both" or a list),
-            ``profile`` (uvicorn, hypercorn, daphne or strict),
+            ``profile`` (uvicorn, hypercorn, daphne or strict; default: drawn per example),
             ``checks`` (codes to report; "-code" excludes one),
             ``exitfirst``, ``virtual_time``, ``database`` (a Hypothesis
             example database or a directory).
@@ -62,6 +64,8 @@ def fuzz(
         UsageError: for a bad argument or an object that is not an ASGI app.
     """
     if settings is None:
+        budget = resolve_budget(options.get("max_examples"), options.get("max_time"), Settings().max_examples)
+        options["max_examples"] = budget
         settings = Settings.create(**options)
     elif options:
         settings = Settings.create(**{**_fields(settings), **options})

@@ -244,6 +244,8 @@ class Case:
     differential: bool = False
     #: Composed stacks: indices into the target's middleware, outermost first.
     stack: tuple[int, ...] = ()
+    #: Server knobs overridden on top of ``profile`` (``server.profiles.KNOBS``), as (knob, value).
+    server: tuple[tuple[str, str], ...] = ()
 
     @property
     def message_count(self) -> int:
@@ -351,6 +353,9 @@ def case_to_json(case: Case) -> dict[str, Any]:
     # keeps the content hashes of every other corpus case unchanged.
     if case.stack:
         doc["stack"] = list(case.stack)
+    # Likewise the server knobs: older corpus files have none.
+    if case.server:
+        doc["server"] = dict(case.server)
     return doc
 
 
@@ -383,6 +388,7 @@ def case_from_json(doc: dict[str, Any], where: str = "") -> Case:
         isinstance(i, int) and not isinstance(i, bool) and i >= 0 for i in raw_stack
     ):
         raise CorpusError(f"{where}/stack: expected a list of non-negative ints, got {raw_stack!r}")
+    server = _server_knobs(doc.get("server", {}), f"{where}/server")
     return Case(
         target=target,
         scope=scope_from_json(doc.get("scope"), f"{where}/scope"),
@@ -393,4 +399,18 @@ def case_from_json(doc: dict[str, Any], where: str = "") -> Case:
         schedule_seed=seed,
         differential=differential,
         stack=tuple(raw_stack),
+        server=server,
     )
+
+
+def _server_knobs(raw: object, where: str) -> tuple[tuple[str, str], ...]:
+    from asgifuzz.server.profiles import KNOBS
+
+    if not isinstance(raw, dict):
+        raise CorpusError(f"{where}: expected an object of server knobs, got {raw!r}")
+    out = []
+    for knob, value in raw.items():
+        if knob not in KNOBS or value not in KNOBS[knob]:
+            raise CorpusError(f"{where}/{knob}: unknown server knob or value {value!r}; known: {KNOBS}")
+        out.append((knob, value))
+    return tuple(out)

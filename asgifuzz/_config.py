@@ -20,7 +20,18 @@ from typing import Any, Literal
 
 from asgifuzz._errors import UsageError
 
-__all__ = ("BACKENDS", "Backend", "Settings", "select_checks")
+__all__ = ("BACKENDS", "TIME_BOUNDED", "Backend", "Settings", "resolve_budget", "select_checks")
+
+#: The example budget of a run bounded by its time budget alone (never reached).
+TIME_BOUNDED = 10**9
+
+
+def resolve_budget(max_examples: int | None, max_time: float | None, default: int) -> int:
+    """The example budget: as given; else unbounded when a time budget is given alone; else ``default``."""
+    if max_examples is not None:
+        return max_examples
+    return TIME_BOUNDED if max_time is not None else default
+
 
 Backend = Literal["asyncio", "trio"]
 BACKENDS: tuple[Backend, ...] = ("asyncio", "trio")
@@ -39,8 +50,10 @@ class Settings:
     exitfirst: bool = False
     # -- how the app runs
     backends: tuple[Backend, ...] = ("asyncio",)
-    #: The real server imitated (``asgifuzz.server.profiles``).
-    profile: str = "uvicorn"
+    #: The real server imitated (``asgifuzz.server.profiles``); None (the
+    #: default) draws the server behaviour per example: a profile and its
+    #: knobs, shrunk towards uvicorn like the rest of the case.
+    profile: str | None = None
     #: Virtual time (default) or the real clock.
     virtual_time: bool = True
     #: Run the app's lifespan around each connection: "auto" (as uvicorn:
@@ -99,7 +112,7 @@ class Settings:
             options["checks"] = select_checks(options["checks"])
         if "backends" in options:
             options["backends"] = _backends(options["backends"])
-        settings = cls(**{k: v for k, v in options.items() if v is not None or k in ("max_time", "seed", "database", "checks")})
+        settings = cls(**{k: v for k, v in options.items() if v is not None or k in ("max_time", "seed", "database", "checks", "profile")})
         settings.validate()
         return settings
 
@@ -128,7 +141,8 @@ class Settings:
         from asgifuzz._database import validate_database
         from asgifuzz.server.profiles import get_profile
 
-        get_profile(self.profile)
+        if self.profile is not None:
+            get_profile(self.profile)
         validate_database(self.database)
 
     def reports(self, code: str) -> bool:

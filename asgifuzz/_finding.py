@@ -77,6 +77,9 @@ class Finding:
     also: list[str] = field(default_factory=list)
     #: What real servers made of the case (``asgifuzz run --confirm``), one line each.
     confirmations: list[str] = field(default_factory=list)
+    #: The server behaviours under which the case shows this finding
+    #: (``_behaviours.name_behaviours``): ``hypercorn``, ``uvicorn+send-after-disconnect=raise``.
+    behaviours: list[str] = field(default_factory=list)
     #: What the app logged and printed during the example (``asgifuzz._capture``), its last lines.
     output: str = ""
 

@@ -33,12 +33,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from asgifuzz._case import Action, Case, Disconnect
+from asgifuzz._case import Case
 from asgifuzz._config import Backend, Settings
 from asgifuzz._errors import Violation
 from asgifuzz._finding import Finding, FindingKey
 from asgifuzz._targets import Target
-from asgifuzz.server.http import HTTPConnection
+from asgifuzz.chunking import NONDETERMINISTIC
+from asgifuzz.server.profiles import behaviour_label
 
 __all__ = ("ProgressCallback", "Search", "SearchResult", "Stats", "search")
 
@@ -59,11 +60,21 @@ class Stats:
     backends_seen: set[str] = field(default_factory=set)
     #: target id -> response status ("none" without a response) -> examples.
     statuses: dict[str, dict[str, int]] = field(default_factory=dict)
+    #: HTTP script shape (``strategies._actions.SHAPES``) -> examples.
+    shapes: dict[str, int] = field(default_factory=dict)
+    #: Server behaviour (``profile+knob=value``) -> examples.
+    behaviours: dict[str, int] = field(default_factory=dict)
 
     def coverage_notes(self) -> list[str]:
         """A warning for each route that never answered anything but 404/405."""
         out = []
-        for target, seen in sorted(self.statuses.items()):
+        for target, counted in sorted(self.statuses.items()):
+            seen = {k: n for k, n in counted.items() if k != NONDETERMINISTIC}
+            if NONDETERMINISTIC in counted:
+                out.append(
+                    f"{target} answered the same request in two ways by itself: the chunking check "
+                    f"(response-depends-on-chunking) skipped {counted[NONDETERMINISTIC]} example(s) of it"
+                )
             if target.startswith("route ") and seen and set(seen) <= {"404", "405"}:
                 out.append(
                     f"{target} answered only {'/'.join(sorted(seen))} in {sum(seen.values())} example(s): "
@@ -85,44 +96,6 @@ class SearchResult:
 
 
 ProgressCallback = Callable[[Stats, list[Finding], float], None]
-
-
-class DrawSource:
-    """Draws each next action from Hypothesis, given the connection state."""
-
-    def __init__(self, data: Any, *, coarse: bool, max_actions: int, stats: Stats) -> None:
-        self.data = data
-        self.coarse = coarse
-        self.max_actions = max_actions
-        self.count = 0
-        self.stats = stats
-
-    def next_action(self, connection: HTTPConnection) -> Action | None:
-        from asgifuzz.strategies._actions import client_actions
-
-        if self.count >= self.max_actions:
-            return None
-        self.count += 1
-        remaining = len(connection.body) - connection.sent
-        action: Action | None = self.data.draw(
-            client_actions(remaining, connected=not connection.disconnected, coarse=self.coarse)
-        )
-        if isinstance(action, Disconnect):
-            self.stats.disconnect_positions.add(_position(connection))
-        return action
-
-
-def _position(connection: HTTPConnection) -> str:
-    """Where in the exchange the client left (for the coverage stats)."""
-    if connection.response.complete:
-        return "after-response"
-    if connection.response.start_seq is not None:
-        return "mid-response"
-    if connection.sent == 0 and connection.body:
-        return "before-body"
-    if connection.sent < len(connection.body):
-        return "mid-body"
-    return "after-body"
 
 
 _KEYED: dict[FindingKey, type[Violation]] = {}
@@ -185,7 +158,13 @@ class Search:
     ) -> None:
         from hypothesis import strategies as st
 
-        from asgifuzz.strategies import http_scopes, lifespan_scopes, middleware_stacks, websocket_scopes
+        from asgifuzz.strategies import (
+            http_scopes,
+            lifespan_scopes,
+            middleware_stacks,
+            server_behaviours,
+            websocket_scopes,
+        )
 
         self.targets = list(targets)
         self.settings = settings
@@ -218,6 +197,7 @@ class Search:
         self._target = st.sampled_from(self.targets)
         self._backend = st.sampled_from(list(settings.backends))
         self._schedule_seed = st.integers(0, 2**16 - 1)
+        self._server = server_behaviours(settings.profile)
 
     # ------------------------------------------------------------- results
 
@@ -226,15 +206,18 @@ class Search:
             self.on_progress(self.stats, list(self.found.values()), time.monotonic() - self.start)
 
     def _new(self, findings: list[Finding]) -> Finding | None:
-        """The run's primary finding if its key is new; counts a hit otherwise."""
+        """The run's first finding whose key is new (in the target's order); counts a hit otherwise.
+
+        Not only the primary: a transparency difference that comes with a
+        finding already known is still reported (issue 12).
+        """
         if not findings:
             return None
-        primary = findings[0]
-        known = self.found.get(primary.key)
-        if known is not None:
-            known.hits += 1
-            return None
-        return primary
+        for finding in findings:
+            if finding.key not in self.found:
+                return finding
+        self.found[findings[0].key].hits += 1
+        return None
 
     def _result(self, interrupted: bool = False) -> SearchResult:
         elapsed = time.monotonic() - self.start
@@ -259,6 +242,10 @@ class Search:
             self._rounds()
         except KeyboardInterrupt:
             return self._result(interrupted=True)
+        if self.settings.profile is None:
+            from asgifuzz._behaviours import name_behaviours
+
+            name_behaviours(list(self.found.values()), self.by_id, self.settings)
         return self._result()
 
     def _replay_seeds(self) -> None:
@@ -357,6 +344,9 @@ class Search:
         scope, body = data.draw(self._scopes[target.id])
         backend: Backend = data.draw(self._backend)
         schedule_seed = data.draw(self._schedule_seed) if backend == "trio" else 0
+        profile, server = data.draw(self._server)
+        label = behaviour_label(profile, server)
+        stats.behaviours[label] = stats.behaviours.get(label, 0) + 1
         differential = target.bare is not None
         case = Case(
             target=target.id,
@@ -364,12 +354,15 @@ class Search:
             body=body,
             actions=(),
             backend=backend,
-            profile=self.settings.profile,
+            profile=profile,
             schedule_seed=schedule_seed,
             differential=differential,
             stack=stack,
+            server=server,
         )
-        source: Any = DrawSource(data, coarse=differential, max_actions=self.settings.max_actions, stats=stats)
+        from asgifuzz.strategies._actions import HttpDrawSource
+
+        source: Any = HttpDrawSource(data, coarse=differential, max_actions=self.settings.max_actions, stats=stats)
         if target.protocol == "websocket":
             from asgifuzz.strategies._websocket import WebSocketDrawSource
 
@@ -386,6 +379,8 @@ class Search:
         status = str(outcome.response.status) if outcome.response.status is not None else "none"
         counts = stats.statuses.setdefault(target.id, {})
         counts[status] = counts.get(status, 0) + 1
+        if target.nondeterministic:  # the chunking oracle skips it (``asgifuzz.chunking``)
+            counts[NONDETERMINISTIC] = counts.get(NONDETERMINISTIC, 0) + 1
         if target.compose:
             for f in findings:
                 f.message += f" (stack: {target.label(stack)})"

@@ -55,6 +55,8 @@ class Target:
     #: The scope type its cases use ("websocket" targets draw websocket cases).
     protocol: Literal["http", "websocket", "lifespan"] = "http"
     _built: dict[tuple[int, ...], ASGIApp] = field(default_factory=dict, compare=False, repr=False)
+    #: Set when the chunking oracle saw the target answer one request two ways by itself (skipped since).
+    nondeterministic: set[str] = field(default_factory=set, compare=False, repr=False)
 
     def build(self, stack: Sequence[int]) -> ASGIApp:
         """The app for a composed ``stack`` (indices into ``compose``), cached."""
@@ -80,8 +82,8 @@ class Target:
     def run(self, case: Case, settings: Settings, source: ActionSource | None = None) -> tuple[Outcome, list[Finding]]:
         """Run ``case`` on this target; the reported findings include the transparency check.
 
-        The transparency comparison runs only when the stack run broke no
-        reported invariant: those findings come first.
+        The transparency comparison runs whatever the stack run found; the
+        stack's own findings come first.
         """
         from asgifuzz._capture import capture
 
@@ -98,33 +100,51 @@ class Target:
     def _run(
         self, case: Case, settings: Settings, source: ActionSource | None, logged: Capture
     ) -> tuple[Outcome, list[Finding]]:
+        from asgifuzz.background import app_task_findings, watching_app_tasks
         from asgifuzz.server.driver import run_case
 
         app = self.build(case.stack) if self.compose else self.app
-        outcome = run_case(app, case, settings, source=source)
+        with watching_app_tasks():
+            outcome = run_case(app, case, settings, source=source)
         findings = [f for f in outcome.findings if settings.reports(f.code)]
         findings = [_blame_the_disconnect_only_if_it_caused(f, app, outcome, settings) for f in findings]
         if not outcome.findings and not self.instrumented:
             findings += [f for f in _server_error(outcome, logged.exception) if settings.reports(f.code)]
-        # A stack that swallowed a failed startup makes the app look as if it returned or raised
-        # after completing: the stack is the root cause, reported first.
         lifespan_symptoms = (
             self.protocol == "lifespan" and findings and all(f.invariant.group == "lifecycle" for f in findings)
         )
-        if lifespan_symptoms and self.bare is not None and outcome.case.differential:
-            return outcome, self._compare(outcome, settings) + findings
-        if findings or self.bare is None or not outcome.case.differential:
-            return outcome, findings
-        return outcome, self._compare(outcome, settings)
+        bare: Outcome | None = None
+        compared: list[Finding] = []
+        if self.bare is not None and outcome.case.differential:
+            bare, compared = self._compare(outcome, settings)
+        # (An adversarial endpoint's own background tasks are judged by the comparison instead.)
+        if self.protocol == "http" and not outcome.probe.background:
+            findings += [f for f in app_task_findings(outcome, bare) if settings.reports(f.code)]
+        if lifespan_symptoms:
+            return outcome, compared + findings
+        if self.protocol == "http" and not findings and not compared and settings.reports("response-depends-on-chunking"):
+            from asgifuzz.chunking import chunking_findings
 
-    def _compare(self, outcome: Outcome, settings: Settings) -> list[Finding]:
-        """The transparency findings: ``outcome`` against the same case on the bare app."""
+            findings = chunking_findings(app, outcome, settings, self.nondeterministic, self.id)
+        # The comparison runs whatever the stack run found on its own (issue 12).  The stack's
+        # findings come first, then what differs from the bare app; a finding the bare app shows
+        # as well (the route's own failure) comes last: what the stack changed leads.
+        known = {f.code for f in findings}
+        compared = [f for f in compared if f.code not in known]
+        shared = {(f.code, f.where) for f in bare.findings} if bare is not None else set()
+        own = [f for f in findings if (f.code, f.where) not in shared]
+        return outcome, own + compared + [f for f in findings if (f.code, f.where) in shared]
+
+    def _compare(self, outcome: Outcome, settings: Settings) -> tuple[Outcome, list[Finding]]:
+        """The bare run of the same case, and the transparency findings of ``outcome`` against it."""
+        from asgifuzz.background import watching_app_tasks
         from asgifuzz.checks.transparency import compare_outcomes
         from asgifuzz.server.driver import run_case
 
         assert self.bare is not None
         bare_case = replace(outcome.case, stack=())
-        bare = run_case(self.bare, bare_case, settings)
+        with watching_app_tasks():
+            bare = run_case(self.bare, bare_case, settings)
         if self.protocol == "websocket":
             from asgifuzz.checks.websocket import compare_websocket_outcomes
 
@@ -135,7 +155,7 @@ class Target:
             compared = compare_lifespan_outcomes(outcome, bare, requests=self.instrumented)
         else:
             compared = compare_outcomes(outcome, bare, instrumented=self.instrumented, sse=self.sse)
-        return [f for f in compared if settings.reports(f.code)]
+        return bare, [f for f in compared if settings.reports(f.code)]
 
 
 def _server_error(outcome: Outcome, logged: BaseException | None) -> list[Finding]:
@@ -420,6 +440,10 @@ def discover_targets(
         raise UsageError("nothing to fuzz: pass an ASGI app or a middleware list")
     check_asgi_app(app)
     starlette = _is_starlette(app)
+    if starlette:
+        from asgifuzz._in_app import patched_call_notes
+
+        notes.extend(patched_call_notes(app))
     user = list(getattr(app, "user_middleware", [])) if starlette else []
     bare = without_user_middleware(app) if user else None
     runnable = app if starlette else as_asgi3(app)

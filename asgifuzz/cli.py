@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from asgifuzz import __version__
+from asgifuzz._config import TIME_BOUNDED, resolve_budget
 from asgifuzz._corpus_cli import add_replay_parser, add_show_parser, cmd_replay, cmd_show
 from asgifuzz._errors import UsageError
 from asgifuzz.confirm.cli import add_confirm_parser, cmd_confirm
@@ -46,11 +47,11 @@ EXIT_INTERNAL = 3
 EXIT_INTERRUPTED = 130
 
 DEFAULT_DATABASE = os.path.join(".asgifuzz", "examples")
+#: Where the full text report goes when stdout shows one line per finding (``--report summary``).
+DEFAULT_REPORT_FILE = os.path.join(".asgifuzz", "report.txt")
 DEMO_TARGET = "asgifuzz.demo:app"
 DEFAULT_MAX_EXAMPLES = 1000
 DEMO_MAX_EXAMPLES = 300
-#: The example budget of a run bounded by --max-time alone (never reached).
-TIME_BOUNDED = 10**9
 
 EPILOG_MAIN = """examples:
   asgifuzz demo                          # see asgifuzz find a middleware bug in seconds
@@ -189,8 +190,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--factory", action="store_true", help="MODULE:ATTR is a factory returning the app")
     _add_budget_options(run, max_examples=DEFAULT_MAX_EXAMPLES)
     run.add_argument(
-        "--server-profile", default="uvicorn", metavar="NAME",
-        help="server to imitate: uvicorn (default), hypercorn, daphne, strict",
+        "--server-profile", default=None, metavar="NAME",
+        help="pin the server to imitate: uvicorn, hypercorn, daphne, strict "
+        "(default: draw the server behaviour per example)",
     )  # fmt: skip
     run.add_argument(
         "--checks", default=None, metavar="CODES",
@@ -218,6 +220,11 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--corpus", default=None, metavar="DIR", help="save each finding as a replayable case under DIR")
     run.add_argument("--junit-xml", default=None, metavar="FILE", help="write a JUnit XML report (one test per invariant)")
     run.add_argument("--sarif", default=None, metavar="FILE", help="write a SARIF 2.1.0 log for code-scanning dashboards")
+    run.add_argument(
+        "--report", choices=["auto", "full", "summary"], default="auto",
+        help="what stdout shows: every finding in full, or one line each with the full report written to "
+        f"{DEFAULT_REPORT_FILE} (default auto: full on a terminal, summary when piped, as in CI logs)",
+    )  # fmt: skip
     run.add_argument(
         "--html", default=None, metavar="FILE",
         help="write an HTML report: each finding's minimal case drawn as a sequence diagram",
@@ -293,13 +300,6 @@ def _cmd_checks(args: argparse.Namespace) -> int:
 # --------------------------------------------------------------------- run
 
 
-def resolve_budget(max_examples: int | None, max_time: float | None, default: int) -> int:
-    """The example budget: as given; else unbounded when a time budget is given alone; else ``default``."""
-    if max_examples is not None:
-        return max_examples
-    return TIME_BOUNDED if max_time is not None else default
-
-
 def _settings(args: argparse.Namespace, *, demo: bool) -> Settings:
     """Every knob of the run from the command line, as one ``Settings``."""
     import random
@@ -312,7 +312,7 @@ def _settings(args: argparse.Namespace, *, demo: bool) -> Settings:
         max_time=args.max_time,
         seed=args.seed if args.seed is not None else random.randrange(2**32),
         backend=args.backend,
-        profile=getattr(args, "server_profile", "uvicorn"),
+        profile=getattr(args, "server_profile", None),
         checks=getattr(args, "checks", None),
         exitfirst=getattr(args, "exitfirst", False),
         virtual_time=not getattr(args, "real_time", False),
@@ -501,8 +501,11 @@ def _output_handler(args: argparse.Namespace, console: Any) -> Handler:
         from asgifuzz.report.json import JsonHandler
 
         return JsonHandler(sys.stdout)
-    from asgifuzz.report.terminal import TerminalHandler
+    from asgifuzz.report.terminal import SummaryHandler, TerminalHandler
 
+    mode = getattr(args, "report", "full")  # the demo always shows its whole report
+    if mode == "summary" or (mode == "auto" and not console.is_terminal):
+        return SummaryHandler(console, DEFAULT_REPORT_FILE)
     return TerminalHandler(console)
 
 

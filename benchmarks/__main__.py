@@ -32,6 +32,9 @@ class Budget:
     profile_backends: tuple[str, ...] = ("asyncio", "trio")
     #: How many of ``timetobug.BUGS`` to time (None: all).
     ttb_bugs: int | None = None
+    #: Recall (``recall.RECALL``): seconds per run and seeds per entry.
+    recall: float = 60.0
+    recall_seeds: int = 5
 
 
 FULL = Budget(
@@ -47,6 +50,8 @@ QUICK = Budget(
     profile=1.0,
     profile_backends=("asyncio",),
     ttb_bugs=1,
+    recall=5.0,
+    recall_seeds=1,
 )
 
 
@@ -55,7 +60,7 @@ def _log(text: str) -> None:
 
 
 def run(budget: Budget, *, mode: str, sections: tuple[str, ...]) -> dict[str, Any]:
-    from benchmarks import profile, scale, throughput, timetobug
+    from benchmarks import profile, recall, scale, throughput, timetobug
 
     start = time.monotonic()
     doc: dict[str, Any] = {
@@ -94,6 +99,9 @@ def run(budget: Budget, *, mode: str, sections: tuple[str, ...]) -> dict[str, An
         doc["profile"] = [
             r.to_json() for r in profile.measure_profile(budget.profile, backends=budget.profile_backends, log=_log)
         ]
+    if "recall" in sections:
+        _log(f"recall ({budget.recall_seeds} seed(s) x {budget.recall:g}s per bug)...")
+        doc["recall"] = [r.to_json() for r in recall.measure_recall(budget.recall, budget.recall_seeds, log=_log)]
     doc["wall_seconds"] = round(time.monotonic() - start, 1)
     return doc
 
@@ -110,7 +118,7 @@ def _versions() -> dict[str, str]:
     return out
 
 
-SECTIONS = ("throughput", "timetobug", "scale", "memory", "profile")
+SECTIONS = ("throughput", "timetobug", "scale", "memory", "profile", "recall")
 
 
 def main(argv: list[str] | None = None) -> int:

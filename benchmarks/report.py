@@ -175,6 +175,24 @@ def render_markdown(doc: dict[str, Any]) -> str:
             add(f"| {p['label']} | {p['backend']} | {p['examples_per_s_profiled']:.0f} | {cells} |")
         add("")
         add("(µs per example, under the profiler.)")
+    if doc.get("recall"):
+        add("")
+        add("## Recall: bugs only one traffic shape shows (issue 12)")
+        add("")
+        add(
+            "A default run (`fuzz(app, max_time=budget, exitfirst=True)`: the whole app, every check, server "
+            "behaviours and traffic shapes drawn per example) per seed; *found* counts the seeds whose first "
+            "finding was the bug; times are to the end of the run (first finding, shrinking, naming behaviours)."
+        )
+        add("")
+        add("| bug | invariant | budget | found | median s | max s | shows under |")
+        add("|---|---|---:|---:|---:|---:|---|")
+        for r in doc["recall"]:
+            shows = next((run["behaviours"] for run in r["runs"] if run["found"]), [])
+            add(
+                f"| {r['name']} | {r['code']} | {r['budget']:g}s | {r['found']}/{r['seeds']} "
+                f"| {_seconds(r['median_first'])} | {_seconds(r['max_first'])} | {', '.join(shows)} |"
+            )
     targets = check_targets(doc)
     if targets:
         add("")
@@ -188,6 +206,10 @@ def render_markdown(doc: dict[str, Any]) -> str:
         add(_explain(doc))
     add("")
     return "\n".join(lines)
+
+
+def _seconds(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1f}"
 
 
 def _explain(doc: dict[str, Any]) -> str:

@@ -7,8 +7,8 @@ subprocess running ``asgifuzz.fuzz`` the way a user would: the whole app
 backend, ``checks=[code]``, ``exitfirst=True``, one seed after the other.
 
 Two times per seed: *first finding* is when the first example that shows the
-bug finished (measured by wrapping the driver's ``run_case`` and the
-differential ``compare_outcomes`` inside the subprocess); *reported* is when ``fuzz`` returned, i.e. after shrinking.
+bug finished (measured by wrapping the driver's ``run_case``, the
+differential ``compare_outcomes`` and ``Target.run`` inside the subprocess); *reported* is when ``fuzz`` returned, i.e. after shrinking.
 """
 
 from __future__ import annotations
@@ -37,6 +37,8 @@ class Bug:
     app: str
     code: str
     description: str
+    #: The backends the app runs on (asgiref's old WsgiToAsgi needs asyncio).
+    backends: tuple[str, ...] = ("asyncio", "trio")
 
 
 BUGS: tuple[Bug, ...] = (
@@ -64,6 +66,56 @@ BUGS: tuple[Bug, ...] = (
         description="the same app on starlette==0.38.3: a response's background task starts before the "
         "client has the last byte (Kludex/starlette#3458, fixed in 1.7.0)",
     ),
+    # Issue 12's classes (tests/test_recall_releases.py): the user's own app as each bug report describes it.
+    Bug(
+        name="background exception swallowed",
+        venv="starlette-0.45.3",
+        app="recallapps:background_failure",
+        code="exception-swallowed",
+        description="class 1: behind BaseHTTPMiddleware a background task's exception never reaches the server "
+        "while the bare app raises after its response (Kludex/starlette#2812, fixed in 0.46.0)",
+    ),
+    Bug(
+        name="stream error hidden",
+        venv="starlette-0.18.0",
+        app="recallapps:stream_failure",
+        code="exception-swallowed",
+        description="class 2: behind BaseHTTPMiddleware a StreamingResponse's error is hidden "
+        "(Kludex/starlette#1459, fixed in 0.19.0)",
+    ),
+    Bug(
+        name="truncated stream completed",
+        venv="starlette-0.18.0",
+        app="recallapps:stream_failure",
+        code="truncated-response-completed",
+        description="class 2: behind BaseHTTPMiddleware a stream that breaks off reaches the client as a complete "
+        "200 (every release to the newest)",
+    ),
+    Bug(
+        name="background task cancelled",
+        venv="starlette-0.20.4",
+        app="recallapps:route_work",
+        code="app-background-task-lost",
+        description="class 3: the route's BackgroundTasks are cancelled when the client closes the connection "
+        "after the response (Kludex/starlette#1438, fixed in 0.21.0)",
+    ),
+    Bug(
+        name="middleware task dropped",
+        venv="starlette-0.38.4",
+        app="recallapps:middleware_work",
+        code="app-background-task-lost",
+        description="class 3: a task BaseHTTPMiddleware sets on the response from call_next never runs "
+        "(Kludex/starlette#2688, fixed in 0.38.5)",
+    ),
+    Bug(
+        name="first chunk only",
+        venv="asgiref-3.2.1",
+        app="wsgiecho:app",
+        code="response-depends-on-chunking",
+        description="class 4: asgiref's WsgiToAsgi gives the WSGI app only the first body message "
+        "(django/asgiref#115, fixed in 3.2.2)",
+        backends=("asyncio",),
+    ),
 )
 
 PROBE = r"""
@@ -89,8 +141,18 @@ def compare_outcomes(*args, **kwargs):  # the transparency findings come from he
         first[0] = time.monotonic()
     return findings
 
+import asgifuzz._targets as targets
+original_target_run = targets.Target.run
+
+def target_run(self, *args, **kwargs):  # the findings a target adds (background work, chunking)
+    outcome, findings = original_target_run(self, *args, **kwargs)
+    if first[0] is None and any(f.code == code for f in findings):
+        first[0] = time.monotonic()
+    return outcome, findings
+
 driver.run_case = run_case
 transparency.compare_outcomes = compare_outcomes
+targets.Target.run = target_run
 asgifuzz.fuzz(app, max_examples=20, seed=12345, backend={backend!r}, checks=[code])  # warm up imports
 for seed in {seeds!r}:
     first[0] = None
@@ -172,7 +234,7 @@ def measure_time_to_bug(
             log(f"  time to bug: {error}")
         else:
             log(f"  time to bug: virtualenv {bug.venv} ready in {time.monotonic() - start:.1f}s")
-        for backend in backends:
+        for backend in [b for b in backends if b in bug.backends]:
             result = BugResult(bug=bug.name, code=bug.code, venv=bug.venv, backend=backend, seeds=seeds, error=error)
             results.append(result)
             if python is None:

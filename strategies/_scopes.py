@@ -11,12 +11,19 @@ from hypothesis import strategies as st
 
 from asgifuzz._errors import UsageError
 
+from ._bodies import TypedBody, accept_encodings, typed_bodies
+
 __all__ = ("http_scopes", "request_bodies")
 
 _PARAM = re.compile(r"{([a-zA-Z_][a-zA-Z0-9_]*)(?::([a-z]+))?}")
 _SEGMENT_ALPHABET = string.ascii_letters + string.digits + "-_.~"
 #: Extensions the fake server can honour; each is advertised only sometimes.
-EXTENSIONS = ("http.response.pathsend", "http.response.trailers", "http.response.early_hint")
+EXTENSIONS = (
+    "http.response.pathsend",
+    "http.response.zerocopysend",
+    "http.response.trailers",
+    "http.response.early_hint",
+)
 
 
 def request_bodies(*, max_size: int = 2048) -> st.SearchStrategy[bytes]:
@@ -60,7 +67,7 @@ def _paths(template: str) -> st.SearchStrategy[str]:
 
 _VERSIONS = st.sampled_from(["1.1", "1.1", "1.0", "2"])
 _FRAMINGS = st.sampled_from(["content-length", "chunked", "none"])
-_CONTENT_TYPES = st.sampled_from([b"application/octet-stream", b"text/plain", b"application/json"])
+_ACCEPT_ENCODINGS = accept_encodings()
 _QUERIES = st.sampled_from([b"", b"", b"q=1", b"a=1&b=%20x"])
 _ONE_IN_FIVE = st.integers(0, 4)
 
@@ -70,7 +77,7 @@ def _scope_and_body(
     draw: st.DrawFn,
     methods: st.SearchStrategy[str],
     paths: st.SearchStrategy[str],
-    bodies: st.SearchStrategy[bytes],
+    bodies: st.SearchStrategy[TypedBody],
     extensions: bool,
     extra_headers: Sequence[tuple[bytes, bytes]],
 ) -> tuple[dict[str, Any], bytes]:
@@ -78,7 +85,9 @@ def _scope_and_body(
     # building and validating strategies was a visible share of each example.
     method = draw(methods)
     concrete = draw(paths)
-    body = b"" if method in ("GET", "HEAD") and draw(st.booleans()) else draw(bodies)
+    content_type, body, coding = (None, b"", None)
+    if not (method in ("GET", "HEAD") and draw(st.booleans())):
+        content_type, body, coding = draw(bodies)
     http_version = draw(_VERSIONS)
     host = next((v for n, v in extra_headers if n == b"host"), b"testserver")
     headers: list[tuple[bytes, bytes]] = [(b"host", host)]
@@ -87,10 +96,13 @@ def _scope_and_body(
         headers.append((b"transfer-encoding", b"chunked"))
     elif body or method in ("POST", "PUT", "PATCH"):
         headers.append((b"content-length", str(len(body)).encode()))
-    if draw(st.booleans()):
-        headers.append((b"accept-encoding", b"gzip, deflate"))
-    if draw(st.booleans()):
-        headers.append((b"content-type", draw(_CONTENT_TYPES)))
+    accept = draw(_ACCEPT_ENCODINGS)
+    if accept is not None:
+        headers.append((b"accept-encoding", accept))
+    if content_type is not None:
+        headers.append((b"content-type", content_type))
+    if coding is not None:
+        headers.append((b"content-encoding", coding))
     headers.extend((n, v) for n, v in extra_headers if n != b"host")
     query = draw(_QUERIES)
     ext: dict[str, dict[str, Any]] = {}
@@ -141,7 +153,7 @@ def http_scopes(
     return _scope_and_body(
         st.sampled_from(list(methods)),
         _paths(path),
-        request_bodies(max_size=max_body),
+        typed_bodies(request_bodies(max_size=max_body)),
         extensions,
         tuple(extra_headers),
     )

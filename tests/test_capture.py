@@ -106,7 +106,7 @@ def test_a_finding_carries_the_output_of_its_example_and_nothing_reaches_pytest(
 def test_the_cli_keeps_the_app_output_off_the_terminal_and_v_streams_it(tmp_path: Path) -> None:
     """In worker processes too: a run of a noisy app prints only the report (issue 15's 9,700 lines)."""
     env = {**os.environ, "PYTHONPATH": str(CLI_APPS)}
-    base = [sys.executable, "-m", "asgifuzz", "run", "noisy_app:app", "--max-examples", "150", "--seed", "1", "--no-database"]
+    base = [sys.executable, "-m", "asgifuzz", "run", "noisy_app:app", "--max-examples", "150", "--seed", "1", "--no-database", "--report", "full"]
     quiet = subprocess.run(base, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
     assert quiet.returncode == 1, quiet.stderr
     assert quiet.stderr == ""
@@ -118,3 +118,19 @@ def test_the_cli_keeps_the_app_output_off_the_terminal_and_v_streams_it(tmp_path
     loud = subprocess.run([*base, "-v"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
     assert loud.returncode == 1
     assert sum(1 for line in loud.stdout.splitlines() if line.startswith("request ")) > 50
+
+
+@pytest.mark.slow
+def test_piped_output_is_one_line_per_finding_and_the_full_report_is_a_file(tmp_path: Path) -> None:
+    """A CI log of a noisy app: the summary, one line per finding, where the full report is."""
+    env = {**os.environ, "PYTHONPATH": str(CLI_APPS)}
+    args = ["run", "noisy_app:app", "--max-examples", "150", "--seed", "1", "--no-database"]
+    proc = subprocess.run([sys.executable, "-m", "asgifuzz", *args], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 1 and proc.stderr == ""
+    lines = proc.stdout.splitlines()
+    assert lines[0].startswith("asgifuzz ") and "1 finding(s)" in lines[0]
+    assert lines[1].startswith("[1] disconnect-hidden: ") and "(error) on stack[LogEveryException] -> polls_disconnect" in lines[1]
+    assert "; replay: asgifuzz run noisy_app:app --seed 1" in lines[1]
+    assert lines[2:] == ["full report: .asgifuzz/report.txt"]
+    full = (tmp_path / ".asgifuzz" / "report.txt").read_text()
+    assert "what happened:" in full and "captured output of the app" in full and "request GET /" in full

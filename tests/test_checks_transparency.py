@@ -79,12 +79,51 @@ def test_a_finding_carries_the_stack_case_and_trace_and_the_bare_trace() -> None
 
 
 @pytest.mark.parametrize("side", ["stack", "bare"])
-def test_nothing_is_compared_when_either_run_broke_a_protocol_invariant(side: str) -> None:
+def test_the_comparison_runs_when_either_run_broke_an_invariant_of_its_own(side: str) -> None:
+    # Issue 12: a finding of one side is no reason to stop comparing; what differs is the finding.
     broken = [Finding(APP_RAISED, "boom")]
     altered = probe(body=bytearray(b"x"), body_end="complete")
     stack = outcome(endpoint=altered, findings=broken if side == "stack" else None)
     bare = outcome(findings=broken if side == "bare" else None)
-    assert codes(stack, bare) == []
+    assert codes(stack, bare) == ["request-body-altered"]
+
+
+def test_a_background_failure_the_stack_swallows_is_found_although_the_bare_run_raised() -> None:
+    # The bare route raised after its complete response (a failed background task): app-raised
+    # on the bare side; behind the stack the same route raised and the app returned normally.
+    stack = outcome(endpoint=Probe(router_raised=["ValueError"]))
+    bare = outcome(app_end="raised", findings=[Finding(APP_RAISED, "ValueError escaped the app")])
+    (finding,) = compare_outcomes(stack, bare, instrumented=False, sse=False)
+    assert finding.code == "exception-swallowed"
+    assert "route's exception (ValueError) reached the server without middleware" in finding.message
+
+
+def test_a_route_exception_is_not_swallowed_when_the_route_never_raised_behind_the_stack() -> None:
+    # The middleware answered by itself (auth, a cache): the bare route's own failure is not its doing.
+    bare = outcome(app_end="raised", findings=[Finding(APP_RAISED, "KeyError")])
+    assert codes(outcome(endpoint=Probe()), bare, instrumented=False) == []
+    both = outcome(endpoint=Probe(router_raised=["KeyError"]), app_end="raised")
+    assert codes(both, bare, instrumented=False) == []
+
+
+class TestTruncatedResponseCompleted:
+    def test_a_broken_stream_the_stack_completes_is_found(self) -> None:
+        bare = outcome(view=response((2, b"part"), complete=None), app_end="raised")
+        stack = outcome(view=response((2, b"part"), complete=5))
+        (finding,) = compare_outcomes(stack, bare, instrumented=False, sse=False)
+        assert finding.code == "truncated-response-completed"
+        assert "broke off after 4 byte(s) (the app raised)" in finding.message
+
+    def test_a_stack_that_answers_500_instead_is_not_a_truncation(self) -> None:
+        bare = outcome(view=response((2, b"part"), complete=None), app_end="raised")
+        view = response((2, b"error"), complete=5)
+        view.status = 500
+        assert codes(outcome(view=view), bare, instrumented=False) == []
+
+    def test_a_client_that_left_sees_no_truncation(self) -> None:
+        bare = outcome(case=LEFT, view=response((2, b"part"), complete=None), disconnect_seq=3)
+        stack = outcome(case=LEFT, view=response((2, b"part"), complete=5), disconnect_seq=3)
+        assert codes(stack, bare, instrumented=False) == []
 
 
 def test_nothing_is_compared_when_the_middleware_answered_by_itself() -> None:

@@ -8,10 +8,12 @@ server does with a bad message (asgi-invariants.md 0.4).
 
 from __future__ import annotations
 
+import importlib
 import os
 import re
+import zlib
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Final, Literal, Protocol
 
 from asgifuzz.checks.invariants import (
     BODY_FORBIDDEN,
@@ -26,7 +28,15 @@ from asgifuzz.checks.invariants import (
 )
 from asgifuzz.spec.http import HTTPState, allowed_types, illegal_move, next_state
 
-__all__ = ("Problem", "ResponseChecker")
+__all__ = (
+    "CONTENT_CODINGS",
+    "DECODE_ERRORS",
+    "Problem",
+    "ResponseChecker",
+    "content_decoder",
+    "decodable_codings",
+    "zerocopy_bytes",
+)
 
 _TOKEN = re.compile(rb"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
 _BAD_VALUE = re.compile(rb"[\x00-\x08\x0a-\x1f\x7f]")
@@ -154,6 +164,12 @@ class ResponseChecker:
             problems += self._check_start(message)
         elif mtype == "http.response.body":
             problems += self._check_body(message, final=not more)
+        elif mtype == "http.response.zerocopysend":
+            data = zerocopy_bytes(message)
+            if data is None:
+                problems.append((INVALID_BODY, "zerocopysend 'file' must have a working fileno() and offset/count ints"))
+            else:
+                problems += self._check_body({"body": data, "more_body": more}, final=not more)
         elif mtype == "http.response.pathsend":
             path = message.get("path")
             if not isinstance(path, str) or not os.path.isabs(path):
@@ -232,3 +248,133 @@ class ResponseChecker:
                 )
         return problems
 
+
+
+def zerocopy_bytes(message: Mapping[str, Any]) -> bytes | None:
+    """The bytes a ``http.response.zerocopysend`` message puts on the wire; None if it is malformed.
+
+    ``offset`` absent reads from the file's current position, ``count``
+    absent to its end (extensions.rst, Zero Copy Send).  Read with ``pread``,
+    so the app's file position is left as a server's ``sendfile`` leaves it.
+    """
+    file = message.get("file")
+    offset, count = message.get("offset"), message.get("count")
+    for value in (offset, count):
+        if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 0):
+            return None
+    try:
+        fd = file.fileno()  # type: ignore[union-attr]
+        start = os.lseek(fd, 0, os.SEEK_CUR) if offset is None else offset
+        size = os.fstat(fd).st_size - start
+        return os.pread(fd, max(0, size if count is None else min(count, size)), start)
+    except (AttributeError, OSError, TypeError, ValueError):
+        return None
+
+
+# ------------------------------------------------------- content codings
+#
+# The checks judge what a client sees, so a compressed body is judged after
+# decoding, as a browser would.  gzip and deflate come with Python; br and
+# zstd need their optional libraries (``pip install asgifuzz[compression]``:
+# brotli or brotlicffi, zstandard; Python 3.14's ``compression.zstd`` works
+# too).  A body in a coding that cannot be decoded here is not judged at all,
+# never reported as if it were the raw bytes.
+
+
+class _Decoder(Protocol):
+    def decompress(self, data: bytes) -> bytes: ...
+
+
+class _Deflate:
+    """``deflate`` as servers send it: zlib-wrapped (RFC 9110), or raw as some old ones did."""
+
+    def __init__(self) -> None:
+        self._obj = zlib.decompressobj()
+        self._started = False
+
+    def decompress(self, data: bytes) -> bytes:
+        if not self._started and data:
+            self._started = True
+            try:
+                return self._obj.decompress(data)
+            except zlib.error:
+                self._obj = zlib.decompressobj(-zlib.MAX_WBITS)
+        return self._obj.decompress(data)
+
+
+class _Brotli:
+    def __init__(self, module: Any) -> None:
+        self._obj = module.Decompressor()
+        # brotli names it ``process``, brotlicffi ``decompress``.
+        self._step = getattr(self._obj, "process", None) or self._obj.decompress
+
+    def decompress(self, data: bytes) -> bytes:
+        return bytes(self._step(data))
+
+
+class _Chain:
+    """Codings applied in order (``Content-Encoding: gzip, br``) are undone in reverse."""
+
+    def __init__(self, decoders: list[_Decoder]) -> None:
+        self._decoders = decoders
+
+    def decompress(self, data: bytes) -> bytes:
+        for decoder in reversed(self._decoders):
+            data = decoder.decompress(data)
+        return data
+
+
+def _optional(*names: str) -> Any:
+    for name in names:
+        try:
+            return importlib.import_module(name)
+        except ImportError:
+            continue
+    return None
+
+
+def _one_decoder(coding: bytes) -> _Decoder | None:
+    if coding in (b"gzip", b"x-gzip"):
+        return zlib.decompressobj(wbits=31)
+    if coding == b"deflate":
+        return _Deflate()
+    if coding == b"br":
+        module = _optional("brotli", "brotlicffi")
+        return None if module is None else _Brotli(module)
+    if coding == b"zstd":
+        module = _optional("zstandard")
+        if module is not None:
+            decoder: _Decoder = module.ZstdDecompressor().decompressobj()
+            return decoder
+        stdlib = _optional("compression.zstd")
+        return None if stdlib is None else stdlib.ZstdDecompressor()
+    return None
+
+
+#: Every coding ``content_decoder`` knows, whether or not its library is installed.
+CONTENT_CODINGS: Final = (b"gzip", b"x-gzip", b"deflate", b"br", b"zstd")
+#: Decoding errors of the codecs above (each library raises its own).
+DECODE_ERRORS: tuple[type[BaseException], ...] = (zlib.error, ValueError, OSError, EOFError)
+
+
+def decodable_codings() -> tuple[bytes, ...]:
+    """The codings this environment can decode (br and zstd need their optional libraries)."""
+    return tuple(c for c in CONTENT_CODINGS if _one_decoder(c) is not None)
+
+
+def content_decoder(content_encoding: bytes | None) -> _Decoder | Literal[False] | None:
+    """An incremental decoder for a ``Content-Encoding`` value.
+
+    None when the body is not encoded (no header or ``identity``); False when
+    it is in a coding that cannot be decoded here (unknown, or its optional
+    library is missing): the caller must then not judge the decoded body.
+    """
+    codings = [c.strip().lower() for c in (content_encoding or b"").split(b",")]
+    codings = [c for c in codings if c and c != b"identity"]
+    if not codings:
+        return None
+    decoders = [_one_decoder(c) for c in codings]
+    if any(d is None for d in decoders):
+        return False
+    found = [d for d in decoders if d is not None]
+    return found[0] if len(found) == 1 else _Chain(found)

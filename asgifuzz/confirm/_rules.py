@@ -88,12 +88,24 @@ def _exited(ev: Evidence) -> tuple[Outcome, str]:
     return "not-reproduced", "the server process kept running"
 
 
+def _complete_despite_failure(ev: Evidence) -> tuple[Outcome, str]:
+    """truncated-response-completed: the app failed mid-response, yet the client got a complete one."""
+    client = ev.client
+    if not client.complete:
+        return "not-reproduced", f"the client saw the response break off ({client.summary()})"
+    if has_traceback(list(ev.log)):
+        failure = ev.exception or "the app failing"
+        return "reproduced", f"the client got a complete response ({client.summary()}) although the server logged {failure}"
+    return "undecided", "the client got a complete response and the server logged no exception"
+
+
 #: invariant code -> rule.  Codes not listed are "undecided".
 RULES: dict[str, Rule] = {
     "exception-on-disconnect": _app_traceback,
     "app-raised": _app_traceback,
     "response-incomplete": _client_incomplete,
     "response-lost-behind-stack": _client_incomplete,
+    "truncated-response-completed": _complete_despite_failure,
     "duplicate-response-start": _protocol_error,
     "message-after-response-complete": _protocol_error,
     "body-before-response-start": _protocol_error,

@@ -69,6 +69,8 @@ class _Counters(Protocol):
     depths_seen: set[int]
     backends_seen: set[str]
     statuses: dict[str, dict[str, int]]
+    shapes: dict[str, int]
+    behaviours: dict[str, int]
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +84,10 @@ class Coverage:
     stack_depths: tuple[int, ...] = ()
     #: target id -> response status -> examples.
     statuses: dict[str, dict[str, int]] = field(default_factory=dict)
+    #: HTTP script shape (slow-upload, ...) -> examples.
+    shapes: dict[str, int] = field(default_factory=dict)
+    #: Server behaviour (``hypercorn``, ``uvicorn+send-after-disconnect=raise``) -> examples.
+    behaviours: dict[str, int] = field(default_factory=dict)
 
     @classmethod
     def of(cls, counters: _Counters) -> Coverage:
@@ -92,6 +98,8 @@ class Coverage:
             backends=tuple(sorted(counters.backends_seen)),
             stack_depths=tuple(sorted(counters.depths_seen)),
             statuses={t: dict(c) for t, c in counters.statuses.items()},
+            shapes=dict(counters.shapes),
+            behaviours=dict(counters.behaviours),
         )
 
 

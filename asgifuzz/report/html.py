@@ -22,6 +22,7 @@ from asgifuzz._finding import Finding, TraceEvent
 from asgifuzz.report.base import RunReport, write_file
 from asgifuzz.report.diagram import sequence_svg
 from asgifuzz.report.text import severity_counts, what_happened
+from asgifuzz.server.profiles import behaviour_label
 
 __all__ = ("HtmlHandler", "case_document", "finding_section", "render_html")
 
@@ -132,7 +133,7 @@ def finding_section(finding: Finding, index: int = 1, *, replay_hint: str | None
     if finding.where:
         facts.append(("at", f"<code>{_e(finding.where)}</code>"))
     if case is not None:
-        facts.append(("target", f"<code>{_e(case.target)}</code> (backend {_e(case.backend)}, profile {_e(case.profile)})"))
+        facts.append(("target", f"<code>{_e(case.target)}</code> (backend {_e(case.backend)}, server {_e(behaviour_label(case.profile, case.server))})"))
         if finding.also:
             facts.append(("also seen on", _e(", ".join(finding.also))))
         facts.append(("request", f'<pre class="request">{_e(_request(case))}</pre>'))

@@ -30,6 +30,7 @@ def finding_to_json(finding: Finding, *, replay: str | None = None) -> dict[str,
         "hits": finding.hits,
         "also_seen_on": list(finding.also),
         "confirmations": list(finding.confirmations),
+        "server_behaviours": list(finding.behaviours),
         "output": finding.output or None,
         "flaky": finding.flaky,
         "case": case_to_json(finding.case) if finding.case is not None else None,
@@ -45,6 +46,26 @@ def finding_to_json(finding: Finding, *, replay: str | None = None) -> dict[str,
             for e in finding.trace
         ],
         "replay": replay,
+    }
+
+
+def _shares(counts: dict[str, int]) -> dict[str, dict[str, float]]:
+    """name -> examples and their share of all counted examples."""
+    total = sum(counts.values()) or 1
+    return {name: {"examples": n, "share": round(n / total, 4)} for name, n in sorted(counts.items())}
+
+
+def _route(target: str, counts: dict[str, int]) -> dict[str, Any]:
+    """One row of the coverage table; ``chunking`` says whether the chunking oracle judged the route."""
+    from asgifuzz.chunking import NONDETERMINISTIC
+
+    statuses = {k: n for k, n in counts.items() if k != NONDETERMINISTIC}
+    skipped = counts.get(NONDETERMINISTIC, 0)
+    return {
+        "target": target,
+        "examples": sum(statuses.values()),
+        "statuses": dict(sorted(statuses.items())),
+        "chunking": f"skipped in {skipped} example(s): not deterministic" if skipped else "compared",
     }
 
 
@@ -66,14 +87,9 @@ def report_to_json(report: RunReport) -> dict[str, Any]:
             "targets": list(coverage.targets),
             "backends": list(coverage.backends),
             "stack_depths": list(coverage.stack_depths),
-            "routes": [
-                {
-                    "target": target,
-                    "examples": sum(counts.values()),
-                    "statuses": dict(sorted(counts.items())),
-                }
-                for target, counts in sorted(coverage.statuses.items())
-            ],
+            "routes": [_route(target, counts) for target, counts in sorted(coverage.statuses.items())],
+            "shapes": _shares(coverage.shapes),
+            "server_behaviours": _shares(coverage.behaviours),
         },
         "notes": list(report.notes),
         "severity_counts": dict(report.counts()),

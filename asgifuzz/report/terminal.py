@@ -1,5 +1,8 @@
 """The terminal report (rich): the run's summary line, the findings, a summary table, the live panel.
 
+When stdout is not a terminal (a CI log), ``SummaryHandler`` prints one
+line per finding instead and writes the full report to a file.
+
 The findings are ``text.report_lines`` -- the very text the pytest plugin
 fails a test with -- with headings coloured when the output is a terminal
 (rich drops the styles by itself when it is not).
@@ -7,16 +10,20 @@ fails a test with -- with headings coloured when the output is a terminal
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from asgifuzz import __version__
+from asgifuzz._finding import Finding
 from asgifuzz.checks.invariants import Severity
-from asgifuzz.report.base import RunReport
-from asgifuzz.report.text import severity_counts, severity_lines
+from asgifuzz.report.base import RunReport, write_file
+from asgifuzz.report.text import render_report, severity_counts, severity_lines
 
 __all__ = (
     "DISCONNECT_POINTS",
+    "SummaryHandler",
     "TerminalHandler",
+    "finding_line",
     "print_findings",
     "progress_view",
     "severity_style",
@@ -87,6 +94,44 @@ def summary_table(report: RunReport) -> Any:
             str(f.hits),
         )
     return table
+
+
+def finding_line(report: RunReport, index: int, finding: Finding) -> str:
+    """One finding on one line, for CI logs: number, invariant, severity, where, what, and how to replay it."""
+    target = finding.case.target if finding.case is not None else "-"
+    line = f"[{index}] {finding.code}: {finding.invariant.title} ({finding.severity}) on {target}"
+    if finding.where:
+        line += f" at {finding.where}"
+    message = finding.message.strip().splitlines()
+    if message:
+        line += f": {message[0]}"
+    hint = report.hint(finding)
+    if hint:
+        line += f"; replay: {hint}"
+    return line
+
+
+class SummaryHandler:
+    """CI logs (stdout not a terminal): the summary line, one line per finding, the full report in a file.
+
+    The full text (every trace, exception and captured output) goes to
+    ``path``, so a log holds one line per finding however much the app said.
+    """
+
+    def __init__(self, console: Any, path: str | Path) -> None:
+        self.console = console
+        self.path = path
+
+    def handle(self, report: RunReport) -> None:
+        head = summary_line(report)
+        write_file(self.path, head + "\n" + render_report(report) + "\n")
+        self.console.print(head, highlight=False, soft_wrap=True)
+        for note in report.notes:
+            self.console.print(f"note: {note}", highlight=False, soft_wrap=True)
+        for index, finding in enumerate(report.findings, 1):
+            self.console.print(finding_line(report, index, finding), highlight=False, soft_wrap=True)
+        if report.findings:
+            self.console.print(f"full report: {self.path}", highlight=False, soft_wrap=True)
 
 
 class TerminalHandler:

@@ -17,6 +17,7 @@ from asgifuzz._case import describe_action
 from asgifuzz._finding import Finding, TraceEvent
 from asgifuzz.checks.invariants import Severity
 from asgifuzz.report.base import RunReport
+from asgifuzz.server.profiles import behaviour_label
 
 __all__ = (
     "TextHandler",
@@ -160,7 +161,11 @@ def render_finding(finding: Finding, index: int = 1, *, replay_hint: str | None 
     if finding.where:
         out.append(f"    at {finding.where}")
     if case is not None:
-        out.append(f"    target: {case.target}  (backend {case.backend}, profile {case.profile})")
+        out.append(
+            f"    target: {case.target}  (backend {case.backend}, server {behaviour_label(case.profile, case.server)})"
+        )
+        if finding.behaviours:
+            out.append(f"    shows under: {', '.join(finding.behaviours)}")
         if finding.also:
             shown = ", ".join(finding.also[:6]) + (", ..." if len(finding.also) > 6 else "")
             out.append(f"    also seen on {len(finding.also)} more target(s): {shown}")

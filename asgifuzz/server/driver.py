@@ -39,7 +39,7 @@ from asgifuzz.server.http import ClientView, HTTPConnection
 from asgifuzz.server.lifespan import Lifespan
 from asgifuzz.server.loop import current_clock, run_on_loop
 from asgifuzz.server.probe import Probe, install_probe
-from asgifuzz.server.profiles import get_profile
+from asgifuzz.server.profiles import profile_of
 from asgifuzz.server.trace import Recorder
 
 __all__ = ("ActionSource", "Outcome", "ScriptSource", "replay", "run_case")
@@ -98,7 +98,7 @@ class Driver:
 
     def _connect(self, case: Case) -> HTTPConnection:
         return HTTPConnection(
-            case, get_profile(case.profile), self.recorder, self.report, self._notify, self._wait_for_change
+            case, profile_of(case), self.recorder, self.report, self._notify, self._wait_for_change
         )
 
     def _label(self, scope: dict[str, Any]) -> str:

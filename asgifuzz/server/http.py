@@ -18,7 +18,7 @@ from typing import Any
 from asgifuzz._case import Case
 from asgifuzz._finding import Finding
 from asgifuzz._frames import caller_site
-from asgifuzz.checks.http import ResponseChecker
+from asgifuzz.checks.http import ResponseChecker, zerocopy_bytes
 from asgifuzz.checks.invariants import APP_HANG, CALL_AFTER_RETURN, RECEIVE_AFTER_DISCONNECT, Invariant
 from asgifuzz.server.http_receive import RECEIVERS
 from asgifuzz.server.profiles import ServerProfile
@@ -251,6 +251,10 @@ class HTTPConnection:
             body = message.get("body", b"")
             if body:
                 view.chunks.append((seq, bytes(body)))
+        elif mtype == "http.response.zerocopysend":
+            data = zerocopy_bytes(message)
+            if data:
+                view.chunks.append((seq, data))
         elif mtype == "http.response.pathsend":
             view.pathsend = message.get("path")
         if self.checker.complete and view.complete_seq is None:

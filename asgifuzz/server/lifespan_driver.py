@@ -36,7 +36,7 @@ from asgifuzz.checks.invariants import (
 from asgifuzz.checks.lifespan import LifespanChecker
 from asgifuzz.server.driver import Driver
 from asgifuzz.server.http import ClientView
-from asgifuzz.server.profiles import ServerProfile, get_profile
+from asgifuzz.server.profiles import ServerProfile, profile_of
 from asgifuzz.server.signals import ServerRejectedMessage
 from asgifuzz.server.trace import Recorder, copy_message
 from asgifuzz.spec.lifespan import LifespanState
@@ -148,7 +148,7 @@ class LifespanDriver(Driver):
     def _connect(self, case: Case) -> LifespanConnection:  # type: ignore[override]
         return LifespanConnection(
             case,
-            get_profile(case.profile),
+            profile_of(case),
             self.recorder,
             self.report,
             self._notify,

@@ -25,6 +25,8 @@ class Background:
     started: int | None = None
     finished: int | None = None
     raised: bool = False
+    #: Seq when the response carrying it was sent (the app's own tasks, ``asgifuzz.background``).
+    attached: int | None = None
 
 
 @dataclass(slots=True)
@@ -40,6 +42,10 @@ class Probe:
     #: (seq when produced, bytes) for each streamed chunk.
     chunks: list[tuple[int, bytes]] = field(default_factory=list)
     planted: list[str] = field(default_factory=list)
+    #: The app's own background tasks (``asgifuzz.background``), by name.
+    tasks: dict[str, Background] = field(default_factory=dict)
+    #: Exceptions that escaped the app's router (below its user middleware), by type name.
+    router_raised: list[str] = field(default_factory=list)
 
     def note(self, kind: str, detail: str = "") -> int:
         return self.record(kind, detail)
@@ -74,6 +80,23 @@ class Probe:
             bg.finished = seq
         elif phase == "raised":
             bg.raised = True
+
+    def on_task(self, name: str, phase: str) -> None:
+        """The app's own background task ``name``: attached (to a sent response), started, finished, raised."""
+        task = self.tasks.setdefault(name, Background())
+        seq = self.note(f"app-task-{phase}", name)
+        if phase == "attached" and task.attached is None:
+            task.attached = seq
+        elif phase == "started":
+            task.started = seq
+        elif phase == "finished":
+            task.finished = seq
+        elif phase == "raised":
+            task.raised = True
+
+    def on_router_raised(self, exc: BaseException) -> None:
+        self.router_raised.append(type(exc).__name__)
+        self.note("router-raised", type(exc).__name__)
 
     def on_planted(self, where: str) -> None:
         self.planted.append(where)

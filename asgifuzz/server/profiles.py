@@ -14,7 +14,16 @@ from typing import Final, Literal
 
 from asgifuzz._errors import UsageError
 
-__all__ = ("PROFILES", "ServerProfile", "get_profile")
+__all__ = (
+    "KNOBS",
+    "PROFILES",
+    "ServerProfile",
+    "behaviour_label",
+    "get_profile",
+    "knob_value",
+    "profile_of",
+    "resolve_profile",
+)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -113,6 +122,80 @@ PROFILES: Final[dict[str, ServerProfile]] = {
         ),
     )
 }
+
+
+#: Knobs the search draws per example on top of the drawn profile (asgi-invariants.md 8),
+#: name -> the values a real server uses.  Each value is one real server's
+#: behaviour, so no combination is stricter than some real server:
+#: ``send-after-disconnect``: noop (uvicorn 0.54, hypercorn, daphne) or raise an
+#: OSError subclass (spec 2.4, uvicorn 0.28, anycorn #79); ``receive-after-disconnect``:
+#: repeat (uvicorn) or block (hypercorn, daphne); ``body-events``: merge (uvicorn),
+#: chunks (httpx), chunks+empty (hypercorn) or buffered (daphne: whole body, 8192 pieces).
+KNOBS: Final[dict[str, tuple[str, ...]]] = {
+    "send-after-disconnect": ("noop", "raise"),
+    "receive-after-disconnect": ("repeat", "block"),
+    "body-events": ("merge", "chunks", "chunks+empty", "buffered"),
+}
+
+
+def knob_value(profile: ServerProfile, knob: str) -> str:
+    """The value of ``knob`` in ``profile``."""
+    if knob == "send-after-disconnect":
+        return profile.send_after_disconnect
+    if knob == "receive-after-disconnect":
+        return profile.after_disconnect
+    if profile.receive_mode == "merge":
+        return "merge"
+    if profile.rechunk:
+        return "buffered"
+    return "chunks+empty" if profile.empty_final_chunk else "chunks"
+
+
+def _version(spec: str | None) -> tuple[int, ...]:
+    return tuple(int(p) for p in spec.split(".")) if spec else (0,)
+
+
+def resolve_profile(name: str, knobs: tuple[tuple[str, str], ...] = ()) -> ServerProfile:
+    """Profile ``name`` with the ``knobs`` overridden (unknown knobs or values raise ``UsageError``).
+
+    ``spec_version`` follows ``send-after-disconnect`` (asgi-invariants.md 8,
+    K-SEND-AFTER-DISCONNECT): Starlette picks its disconnect strategy from it,
+    so a server that raises advertises at least 2.4 and one that does not
+    advertises less.
+    """
+    profile = get_profile(name)
+    changes: dict[str, object] = {}
+    for knob, value in knobs:
+        if knob not in KNOBS or value not in KNOBS[knob]:
+            raise UsageError(f"server knob {knob}={value!r} is unknown; known: {KNOBS}")
+        if knob == "send-after-disconnect":
+            changes["send_after_disconnect"] = value
+            version = _version(profile.spec_version)
+            if value == "raise" and version < (2, 4):
+                changes["spec_version"] = "2.4"
+            elif value == "noop" and version >= (2, 4):
+                changes["spec_version"] = "2.3"
+        elif knob == "receive-after-disconnect":
+            changes["after_disconnect"] = value
+        else:
+            changes["receive_mode"] = "merge" if value == "merge" else "queue"
+            changes["empty_final_chunk"] = value == "chunks+empty"
+            changes["rechunk"] = 8192 if value == "buffered" else None
+    if not changes:
+        return profile
+    import dataclasses
+
+    return dataclasses.replace(profile, **changes)  # type: ignore[arg-type]
+
+
+def profile_of(case: object) -> ServerProfile:
+    """The server behaviour a case runs under: its profile and its knob overrides."""
+    return resolve_profile(getattr(case, "profile", "uvicorn"), getattr(case, "server", ()))
+
+
+def behaviour_label(name: str, knobs: tuple[tuple[str, str], ...] = ()) -> str:
+    """``hypercorn`` or ``uvicorn+send-after-disconnect=raise``: how reports name a behaviour."""
+    return "+".join([name, *(f"{k}={v}" for k, v in knobs)])
 
 
 def get_profile(name: str) -> ServerProfile:

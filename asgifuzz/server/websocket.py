@@ -45,7 +45,7 @@ from asgifuzz.checks.lifecycle import AppEnd, app_end_findings
 from asgifuzz.checks.websocket import WebSocketChecker, is_websocket_disconnect_signal
 from asgifuzz.server.driver import Driver
 from asgifuzz.server.http import ClientView
-from asgifuzz.server.profiles import ServerProfile, get_profile
+from asgifuzz.server.profiles import ServerProfile, profile_of
 from asgifuzz.server.sending import admit, before_check
 from asgifuzz.server.trace import Recorder, copy_message
 from asgifuzz.spec.websocket import WebSocketState
@@ -267,7 +267,7 @@ class WebSocketDriver(Driver):
 
     def _connect(self, case: Case) -> WebSocketConnection:  # type: ignore[override]
         return WebSocketConnection(
-            case, get_profile(case.profile), self.recorder, self.report, self._notify, self._wait_for_change
+            case, profile_of(case), self.recorder, self.report, self._notify, self._wait_for_change
         )
 
     def _label(self, scope: dict[str, Any]) -> str:

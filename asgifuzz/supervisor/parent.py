@@ -404,6 +404,9 @@ def aggregate(workers: list[WorkerHandle], elapsed: float) -> Snapshot:
                 merged_counts = snap.statuses.setdefault(target, {})
                 for status, n in counts.items():
                     merged_counts[status] = merged_counts.get(status, 0) + n
+            for totals, counted in ((snap.shapes, w.stats.shapes), (snap.behaviours, w.stats.behaviours)):
+                for name, n in counted.items():
+                    totals[name] = totals.get(name, 0) + n
         for key, finding in w.findings.items():
             known = merged.get(key)
             merged[key] = finding if known is None else replace(known, hits=known.hits + finding.hits)

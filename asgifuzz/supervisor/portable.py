@@ -71,6 +71,7 @@ def portable_finding(finding: Finding) -> Finding:
         hits=finding.hits,
         flaky=finding.flaky,
         reference_trace=portable_events(finding.reference_trace),
+        behaviours=list(finding.behaviours),
         output=finding.output,
     )
     try:
@@ -95,6 +96,8 @@ def snapshot_of(stats: Any) -> Snapshot | None:
             depths_seen=set(stats.depths_seen),
             backends_seen=set(stats.backends_seen),
             statuses={t: dict(counts) for t, counts in stats.statuses.items()},
+            shapes=dict(stats.shapes),
+            behaviours=dict(stats.behaviours),
         )
     except RuntimeError:  # a set changed size while copied: next beat
         return None

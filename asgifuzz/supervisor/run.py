@@ -93,6 +93,9 @@ class Snapshot:
     backends_seen: set[str] = field(default_factory=set)
     #: target id -> response status -> examples (the per-route coverage).
     statuses: dict[str, dict[str, int]] = field(default_factory=dict)
+    #: HTTP script shape -> examples; server behaviour -> examples.
+    shapes: dict[str, int] = field(default_factory=dict)
+    behaviours: dict[str, int] = field(default_factory=dict)
     findings: list[Finding] = field(default_factory=list)
     elapsed: float = 0.0
     workers: int = 0

@@ -1,0 +1,113 @@
+"""Recall: does a default run find a bug that only one traffic shape shows, and how fast.
+
+Each entry is an app with one known bug and the invariant that reports it.
+``measure_recall`` runs ``asgifuzz.fuzz`` on it the way a user would (the
+whole app, every check, the default server-behaviour exploration, a time
+budget, ``exitfirst``), one seed after the other, and records whether the
+bug was found and when.
+
+``slow upload`` (``tests/shape_apps.py``): a pure ASGI middleware that reads the first request event
+and hands the app only that, as the whole body (``more_body`` False).  A
+client that sends its body in one go never shows it; only a slow upload
+(part of the body, the app runs until it blocks, the rest) does.  A run
+finding it on at least 4 of 5 seeds in 60 s is the acceptance bar of issue
+12 (class 7).
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from benchmarks import ROOT
+
+__all__ = ("RECALL", "RecallEntry", "RecallResult", "measure_recall")
+
+
+@dataclass(frozen=True, slots=True)
+class RecallEntry:
+    name: str
+    #: module:factory of the app, importable from tests/.
+    app: str
+    code: str
+    description: str
+
+
+RECALL: tuple[RecallEntry, ...] = (
+    RecallEntry(
+        name="slow upload",
+        app="shape_apps:first_chunk_only_app",
+        code="request-body-altered",
+        description="a pure ASGI middleware that replays only the first request chunk to the app",
+    ),
+)
+
+
+def _load(spec: str) -> Any:
+    import importlib
+    import sys
+
+    if str(ROOT / "tests") not in sys.path:
+        sys.path.insert(0, str(ROOT / "tests"))
+    module, factory = spec.split(":")
+    return getattr(importlib.import_module(module), factory)()
+
+
+@dataclass(slots=True)
+class RecallResult:
+    name: str
+    code: str
+    budget: float
+    seeds: int
+    found: int = 0
+    median_first: float | None = None
+    max_first: float | None = None
+    runs: list[dict[str, Any]] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def measure_recall(
+    budget: float,
+    seeds: int,
+    *,
+    entries: tuple[RecallEntry, ...] = RECALL,
+    log: Callable[[str], None] = print,
+) -> list[RecallResult]:
+    """Per entry: ``seeds`` runs of ``budget`` seconds each; found count and time to the first finding."""
+    import asgifuzz
+
+    out = []
+    for entry in entries:
+        result = RecallResult(entry.name, entry.code, budget, seeds)
+        app = _load(entry.app)
+        for seed in range(seeds):
+            start = time.monotonic()
+            run = asgifuzz.fuzz(app, max_time=budget, max_examples=10**9, seed=seed, exitfirst=True)
+            elapsed = time.monotonic() - start
+            hit = [f for f in run.findings if f.code == entry.code]
+            result.runs.append(
+                {
+                    "seed": seed,
+                    "found": bool(hit),
+                    "seconds": round(elapsed, 2),
+                    "examples": run.examples,
+                    "behaviours": hit[0].behaviours if hit else [],
+                    "other": sorted({f.code for f in run.findings} - {entry.code}),
+                }
+            )
+        times = [r["seconds"] for r in result.runs if r["found"]]
+        result.found = len(times)
+        if times:
+            result.median_first = statistics.median(times)
+            result.max_first = max(times)
+        log(
+            f"  recall {entry.name}: found {result.found}/{seeds} in {budget:g}s runs, "
+            f"median time to find {result.median_first}s"
+        )
+        out.append(result)
+    return out
