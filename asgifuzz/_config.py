@@ -73,6 +73,9 @@ class Settings:
     #: The app's routes named by hand ("GET,POST /items/{id:int}"), instead
     #: of reading them from the app's routing.
     paths: tuple[str, ...] = ()
+    #: Glob patterns (``--route``): fuzz only the targets whose route path or
+    #: id matches one of them; empty fuzzes every target.
+    routes: tuple[str, ...] = ()
     # -- what is reported
     #: Invariant codes to report; None reports every one.
     checks: frozenset[str] | None = None

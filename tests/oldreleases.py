@@ -92,6 +92,15 @@ def venv_python(name: str) -> Path:
         return _build(name)
 
 
+def _own_dependencies(pins: list[str]) -> list[str]:
+    """asgifuzz's dependencies, but for the packages the pins fix."""
+    import tomllib
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    pinned = {re.split(r"[<>=!~\[; ]", p, maxsplit=1)[0].lower() for p in pins}
+    return [d for d in project["dependencies"] if re.split(r"[<>=!~\[; ]", d, maxsplit=1)[0].lower() not in pinned]
+
+
 def _pip(python: Path, *args: str) -> None:
     subprocess.run([str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check", *args], check=True)
 
@@ -113,9 +122,10 @@ def _build(name: str) -> Path:
     if have[:1] != wanted[:1]:  # new, or other pins: start from an empty environment
         venv.EnvBuilder(with_pip=True, clear=True).create(home)
         _pip(python, *pins)
-    # asgifuzz changed (or is new): reinstall it alone, then make sure its dependencies and the pins hold.
+    # asgifuzz changed (or is new): reinstall it alone, then make sure its dependencies and the pins hold
+    # (its dependencies but the pinned packages: Starlette 0.18-0.21 lie below asgifuzz's starlette floor).
     _pip(python, "--no-deps", "--force-reinstall", str(ROOT))
-    _pip(python, *pins, str(ROOT))
+    _pip(python, *pins, *_own_dependencies(pins))
     stamp.write_text("\n".join(wanted))
     return python
 
