@@ -235,18 +235,25 @@ class Search:
     # -------------------------------------------------------------- running
 
     def run(self) -> SearchResult:
-        self._replay_seeds()
-        if self.settings.exitfirst and self.found:
-            return self._result()
-        try:
-            self._rounds()
-        except KeyboardInterrupt:
-            return self._result(interrupted=True)
-        if self.settings.profile is None:
-            from asgifuzz._behaviours import name_behaviours
+        from asgifuzz.server.loop import close_runners
 
-            name_behaviours(list(self.found.values()), self.by_id, self.settings)
-        return self._result()
+        # One loop and one lifespan per backend serve the whole search (as a
+        # server's process serves every connection); both end with it.
+        try:
+            self._replay_seeds()
+            if self.settings.exitfirst and self.found:
+                return self._result()
+            try:
+                self._rounds()
+            except KeyboardInterrupt:
+                return self._result(interrupted=True)
+            if self.settings.profile is None:
+                from asgifuzz._behaviours import name_behaviours
+
+                name_behaviours(list(self.found.values()), self.by_id, self.settings)
+            return self._result()
+        finally:
+            close_runners()
 
     def _replay_seeds(self) -> None:
         """Corpus seeds first: replayed as they are, no shrinking needed."""
