@@ -6,10 +6,10 @@ from collections.abc import Sequence
 from typing import Any
 
 from asgifuzz._case import Case
-from asgifuzz._config import Settings
+from asgifuzz._config import Settings, resolve_budget
 from asgifuzz._search import ProgressCallback, SearchResult, search
 from asgifuzz._storage import hypothesis_home
-from asgifuzz._targets import discover_targets
+from asgifuzz._targets import discover_targets, select_targets
 
 __all__ = ("fuzz",)
 
@@ -25,6 +25,7 @@ def fuzz(
     settings: Settings | None = None,
     on_progress: ProgressCallback | None = None,
     seeds: Sequence[Case] = (),
+    target_ids: Sequence[str] | None = None,
     **options: Any,
 ) -> SearchResult:
     """Fuzz an ASGI app (or a middleware stack) and return every distinct finding.
@@ -45,8 +46,12 @@ def fuzz(
             ``options`` below override its fields.
         seeds: cases (from the corpus) replayed before generating; their
             findings are reported like generated ones.
+        target_ids: fuzz only the targets with these ids (``Finding.case.target``,
+            e.g. ``"route GET /items"``): the pytest plugin's one item per target.
         **options: any ``Settings`` field, plus the user-facing spellings:
-            ``max_examples`` (the budget), ``max_time`` (seconds),
+            ``max_examples`` (the budget), ``max_time`` (seconds; given
+            without ``max_examples``, it alone bounds the run, as the CLI's
+            ``--max-time``),
             ``seed`` (reproducible runs; random otherwise, reported back),
             ``backend`` ("asyncio", "trio", "both" or a list),
             ``profile`` (uvicorn, hypercorn, daphne or strict; default: drawn per example),
@@ -62,6 +67,8 @@ def fuzz(
         UsageError: for a bad argument or an object that is not an ASGI app.
     """
     if settings is None:
+        budget = resolve_budget(options.get("max_examples"), options.get("max_time"), Settings().max_examples)
+        options["max_examples"] = budget
         settings = Settings.create(**options)
     elif options:
         settings = Settings.create(**{**_fields(settings), **options})
@@ -77,11 +84,25 @@ def fuzz(
         paths=paths or settings.paths,
         notes=notes,
     )
+    targets = select_targets(targets, settings.routes)
     with hypothesis_home(settings.database):  # no stray .hypothesis/ in the working directory
-        result = search(targets, settings, on_progress, seeds)
+        result = search(_only(targets, target_ids), settings, on_progress, seeds)
     result.notes[:0] = notes
     return result
 
 
 def _fields(settings: Settings) -> dict[str, Any]:
     return {name: getattr(settings, name) for name in Settings.__dataclass_fields__}
+
+
+def _only(targets: list[Any], ids: Sequence[str] | None) -> list[Any]:
+    """``targets`` restricted to ``ids`` (all of them when None); an unknown id is a ``UsageError``."""
+    from asgifuzz._errors import UsageError
+
+    if ids is None:
+        return targets
+    known = {t.id for t in targets}
+    unknown = [i for i in ids if i not in known]
+    if unknown:
+        raise UsageError(f"the app has no target {unknown[0]!r} (it has {', '.join(sorted(known))})")
+    return [t for t in targets if t.id in ids]

@@ -20,7 +20,18 @@ from typing import Any, Literal
 
 from asgifuzz._errors import UsageError
 
-__all__ = ("BACKENDS", "Backend", "Settings", "select_checks")
+__all__ = ("BACKENDS", "TIME_BOUNDED", "Backend", "Settings", "resolve_budget", "select_checks")
+
+#: The example budget of a run bounded by its time budget alone (never reached).
+TIME_BOUNDED = 10**9
+
+
+def resolve_budget(max_examples: int | None, max_time: float | None, default: int) -> int:
+    """The example budget: as given; else unbounded when a time budget is given alone; else ``default``."""
+    if max_examples is not None:
+        return max_examples
+    return TIME_BOUNDED if max_time is not None else default
+
 
 Backend = Literal["asyncio", "trio"]
 BACKENDS: tuple[Backend, ...] = ("asyncio", "trio")
@@ -62,6 +73,9 @@ class Settings:
     #: The app's routes named by hand ("GET,POST /items/{id:int}"), instead
     #: of reading them from the app's routing.
     paths: tuple[str, ...] = ()
+    #: Glob patterns (``--route``): fuzz only the targets whose route path or
+    #: id matches one of them; empty fuzzes every target.
+    routes: tuple[str, ...] = ()
     # -- what is reported
     #: Invariant codes to report; None reports every one.
     checks: frozenset[str] | None = None

@@ -79,7 +79,20 @@ _REQUIRED = (
     "schedule_seed",
     "differential",
 )
-_OPTIONAL = ("description", "middleware", "factory", "virtual_time", "message", "where", "stack")
+_OPTIONAL = (
+    "description",
+    "middleware",
+    "factory",
+    "virtual_time",
+    "message",
+    "where",
+    "stack",
+    # Where the app imports from (added after format 1 shipped; old files lack them):
+    # ``project_root`` relative to the file's folder (absolute when the file
+    # lies outside the project), ``app_dir`` relative to the project root.
+    "project_root",
+    "app_dir",
+)
 _KNOWN = frozenset(_REQUIRED + _OPTIONAL)
 
 
@@ -103,8 +116,20 @@ class CorpusCase:
     virtual_time: bool = True
     message: str = ""
     where: str = ""
+    #: The project root (absolute) and the app's import folder relative to it
+    #: (absolute when outside it); None in files saved before they were recorded.
+    project_root: Path | None = None
+    app_dir: str | None = None
     #: Where it was loaded from.
     path: Path | None = None
+
+    def import_dir(self) -> str | None:
+        """The folder the app imports from, as recorded; None when the file does not say."""
+        if self.app_dir is None:
+            return None
+        if self.project_root is None or os.path.isabs(self.app_dir):
+            return self.app_dir
+        return str((self.project_root / self.app_dir).resolve())
 
     @property
     def name(self) -> str:
@@ -153,8 +178,15 @@ def case_from_finding(
     factory: bool = False,
     virtual_time: bool = True,
     description: str | None = None,
+    app_dir: str | os.PathLike[str] | None = None,
+    project_root: str | os.PathLike[str] | None = None,
 ) -> CorpusCase:
-    """The corpus entry for ``finding`` (which must carry its case)."""
+    """The corpus entry for ``finding`` (which must carry its case).
+
+    ``app_dir`` is the folder the app imports from and ``project_root`` the
+    project's folder (``asgifuzz._project.find_root``); the file records the
+    first relative to the second, so a replay finds the app from anywhere.
+    """
     from asgifuzz import __version__
 
     if finding.case is None:
@@ -172,7 +204,24 @@ def case_from_finding(
         virtual_time=virtual_time,
         message=finding.message,
         where=finding.where,
+        **_location(app_dir, project_root),
     )
+
+
+def _location(app_dir: str | os.PathLike[str] | None, root: str | os.PathLike[str] | None) -> dict[str, Any]:
+    if root is None:
+        return {}
+    project_root = Path(root).resolve()
+    folder = project_root / (app_dir if app_dir is not None else ".")
+    return {"project_root": project_root, "app_dir": _relative_to(folder.resolve(), project_root)}
+
+
+def _relative_to(path: Path, base: Path) -> str:
+    """``path`` relative to ``base`` in POSIX form when inside it, else absolute."""
+    try:
+        return path.relative_to(base).as_posix() or "."
+    except ValueError:
+        return str(path)
 
 
 def _identity(cc: CorpusCase) -> dict[str, Any]:
@@ -191,8 +240,12 @@ def _expect_json(expect: str | None) -> str | dict[str, str]:
     return "pass" if expect is None else {"violation": expect}
 
 
-def to_document(cc: CorpusCase) -> dict[str, Any]:
-    """The JSON document for ``cc`` (format ``FORMAT``)."""
+def to_document(cc: CorpusCase, directory: str | os.PathLike[str] | None = None) -> dict[str, Any]:
+    """The JSON document for ``cc`` (format ``FORMAT``), to be written in ``directory``.
+
+    The location (project root, app folder) is not part of the content hash:
+    the same case found from another checkout lands in the same file.
+    """
     doc = _identity(cc)
     doc.update(
         {
@@ -206,6 +259,12 @@ def to_document(cc: CorpusCase) -> dict[str, Any]:
         doc["message"] = cc.message
     if cc.where:
         doc["where"] = cc.where
+    if cc.project_root is not None and cc.app_dir is not None:
+        here = Path(directory if directory is not None else ".").resolve()
+        root = cc.project_root.resolve()
+        inside = here == root or root in here.parents
+        doc["project_root"] = os.path.relpath(root, here).replace(os.sep, "/") if inside else str(root)
+        doc["app_dir"] = cc.app_dir
     return doc
 
 
@@ -232,9 +291,12 @@ def save_case(cc: CorpusCase, corpus_dir: str | os.PathLike[str] = DEFAULT_CORPU
     directory = Path(corpus_dir)
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / file_name(cc)
-    text = dump_document(to_document(cc))
+    text = dump_document(to_document(cc, directory))
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
     try:
+        # mkstemp makes the file 0600; a corpus is shared (committed, read by
+        # CI and colleagues), so it gets the mode any new file gets here.
+        os.chmod(tmp, 0o666 & ~_umask())
         with os.fdopen(fd, "w", encoding="ascii", newline="\n") as f:
             f.write(text)
             f.flush()
@@ -247,6 +309,20 @@ def save_case(cc: CorpusCase, corpus_dir: str | os.PathLike[str] = DEFAULT_CORPU
     return path
 
 
+def _umask() -> int:
+    """The process umask (read without changing it where /proc allows)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 def save_finding(
     finding: Finding,
     app: str | None,
@@ -255,9 +331,14 @@ def save_finding(
     middleware: str | None = None,
     factory: bool = False,
     virtual_time: bool = True,
+    app_dir: str | os.PathLike[str] | None = None,
+    project_root: str | os.PathLike[str] | None = None,
 ) -> Path:
-    """Save ``finding`` as a corpus file; ``app`` is its ``module:attr``."""
-    cc = case_from_finding(finding, app=app, middleware=middleware, factory=factory, virtual_time=virtual_time)
+    """Save ``finding`` as a corpus file; ``app`` is its ``module:attr`` (see ``case_from_finding``)."""
+    cc = case_from_finding(
+        finding, app=app, middleware=middleware, factory=factory, virtual_time=virtual_time,
+        app_dir=app_dir, project_root=project_root,
+    )  # fmt: skip
     return save_case(cc, corpus_dir)
 
 
@@ -330,6 +411,8 @@ def from_document(doc: object) -> CorpusCase:
         raise CorpusError(f"/expect: expected \"pass\" or {{\"violation\": code}}, got {raw_expect!r}")
     case = case_from_json(doc)
     version = _str(doc, "asgifuzz")
+    root = _str(doc, "project_root", optional=True)
+    app_dir = _str(doc, "app_dir", optional=True)
     return CorpusCase(
         case=case,
         app=app,
@@ -342,6 +425,8 @@ def from_document(doc: object) -> CorpusCase:
         virtual_time=_bool(doc, "virtual_time", True),
         message=_str(doc, "message", optional=True) or "",
         where=_str(doc, "where", optional=True) or "",
+        project_root=None if root is None else Path(root),
+        app_dir=app_dir,
     )
 
 
@@ -374,7 +459,10 @@ def load_case(path: str | os.PathLike[str]) -> CorpusCase:
         cc = from_document(doc)
     except CorpusError as exc:
         raise CorpusError(f"{p}: {exc}") from None
-    return CorpusCase(**{**_fields(cc), "path": p})
+    root = cc.project_root
+    if root is not None and not root.is_absolute():
+        root = (p.parent / root).resolve()  # recorded relative to the file's folder
+    return CorpusCase(**{**_fields(cc), "path": p, "project_root": root})
 
 
 def _fields(cc: CorpusCase) -> dict[str, Any]:
@@ -421,6 +509,8 @@ class AppCache:
         from asgifuzz._targets import discover_targets
 
         app_spec = app if app is not None else cc.app
+        if app_dir is None and app is None:
+            app_dir = cc.import_dir()  # where the run that saved it imported the app from
         key = (app_spec, cc.middleware if app is None else None, cc.factory, app_dir)
         found = self._targets.get(key)
         if found is None:

@@ -14,6 +14,10 @@ EPILOG_REPLAY = """examples:
   asgifuzz replay                       # every case under ./corpus
   asgifuzz replay corpus/exception-on-disconnect-0123456789ab.json
   asgifuzz replay corpus --app main:app --app-dir src
+  asgifuzz replay corpus --checks=-exception-swallowed   # an accepted invariant: its cases are skipped
+
+Defaults come from [tool.asgifuzz] in the nearest pyproject.toml (corpus,
+checks, fail-on); the command line overrides them.
 
 exit status: 0 every case passes (the bugs are fixed, or only warnings remain),
 1 at least one case still fails with an error-level finding (or any finding,
@@ -32,12 +36,18 @@ def add_replay_parser(subparsers: Any) -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument(
-        "paths", nargs="*", metavar="CORPUS_DIR_OR_FILE", help="corpus files or folders (default: ./corpus)"
-    )
+        "paths", nargs="*", metavar="CORPUS_DIR_OR_FILE",
+        help="corpus files or folders (default: 'corpus' in [tool.asgifuzz], else ./corpus)",
+    )  # fmt: skip
     _app_options(parser)
+    parser.add_argument(
+        "--checks", default=None, metavar="CODES",
+        help="invariant codes that count, as for 'run' ('-code' excludes one); cases saved for an "
+        "excluded invariant are skipped with a note",
+    )  # fmt: skip
     parser.add_argument("-v", "--verbose", action="store_true", help="print the full report of every failing case")
     parser.add_argument(
-        "--fail-on", choices=["error", "warning"], default="error",
+        "--fail-on", choices=["error", "warning"], default=None,
         help="lowest severity that makes a case fail (default: error; warning-only cases are listed, exit 0)",
     )  # fmt: skip
     return parser
@@ -53,6 +63,11 @@ def add_show_parser(subparsers: Any) -> argparse.ArgumentParser:
     parser.add_argument("file", metavar="FILE", help="a corpus JSON file")
     _app_options(parser)
     parser.add_argument("--no-replay", action="store_true", help="only print the saved script, do not run the app")
+    parser.add_argument(
+        "--http", nargs="?", const="127.0.0.1:8000", default=None, metavar="HOST:PORT",
+        help="print the raw HTTP/1.1 bytes and pauses a client sends to reproduce the case against a "
+        "running server (default 127.0.0.1:8000), and a curl command where curl can express it",
+    )  # fmt: skip
     parser.add_argument(
         "--html", default=None, metavar="FILE",
         help="also write the replayed case as an HTML sequence diagram (client, server, each middleware, the endpoint)",
@@ -71,10 +86,18 @@ def _app_options(parser: argparse.ArgumentParser) -> None:
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
+    from asgifuzz._config import select_checks
     from asgifuzz._corpus import AppCache, ReplayResult, load_corpus, replay_case
+    from asgifuzz._project import load_project
     from asgifuzz.report.text import render_finding
 
-    paths = args.paths or ["corpus"]
+    project = load_project()
+    paths = args.paths or [project.get("corpus", "corpus")]
+    checks_text = args.checks if args.checks is not None else project.get("checks")
+    checks = select_checks(checks_text)
+    checks_from = "--checks" if args.checks is not None else f"checks in {project.path}"
+    if args.fail_on is None:
+        args.fail_on = project.get("fail-on", "error")
     cases, errors = load_corpus(paths)
     for line in errors:
         print(f"asgifuzz: error: {line}", file=sys.stderr)
@@ -84,15 +107,25 @@ def cmd_replay(args: argparse.Namespace) -> int:
     warned: list[ReplayResult] = []
     fail_on = getattr(args, "fail_on", "error")
     bad = bool(errors)
+    skipped: list[str] = []
     for cc in cases:
         label = str(cc.path) if cc.path is not None else cc.name
+        if checks is not None and cc.expect is not None and cc.expect not in checks:
+            rows.append((label, cc.expect, "skipped (invariant not checked)"))
+            skipped.append(cc.expect)
+            continue
+        app_dir = args.app_dir
+        if app_dir is None and cc.import_dir() is None and args.app is None:
+            app_dir = project.get("app-dir")  # a file saved before cases recorded their app's folder
         try:
-            result = replay_case(cc, app=args.app, app_dir=args.app_dir, cache=cache)
+            result = replay_case(cc, app=args.app, app_dir=app_dir, cache=cache)
         except (CorpusError, UsageError) as exc:
             print(f"asgifuzz: error: {label}: {exc}" if not str(exc).startswith(label) else f"asgifuzz: error: {exc}", file=sys.stderr)
             rows.append((label, cc.expect or "pass", "error"))
             bad = True
             continue
+        if checks is not None:
+            result.findings = [f for f in result.findings if f.code in checks]
         if result.failing and (fail_on == "warning" or any(f.severity == "error" for f in result.findings)):
             failing.append(result)
             rows.append((label, cc.expect or "pass", result.outcome))
@@ -110,9 +143,14 @@ def cmd_replay(args: argparse.Namespace) -> int:
     passing = sum(1 for r in rows if r[2] == "passing")
     print(
         f"{len(rows)} case(s): {passing} passing, {len(failing)} still failing"
+        + (f", {len(skipped)} skipped" if skipped else "")
         + (f", {len(warned)} with warnings only (not failing)" if warned else "")
         + (f", {len(errors) + sum(1 for r in rows if r[2] == 'error')} bad input" if bad else "")
     )
+    if skipped:
+        codes = ", ".join(sorted(set(skipped)))
+        print(f"note: {len(skipped)} case(s) skipped: {codes} not checked ({checks_from}); "
+              "delete their files once the invariant is accepted for good")  # fmt: skip
     if args.verbose:
         for i, result in enumerate(failing + warned, 1):
             finding = result.finding
@@ -132,6 +170,29 @@ def _hint(result: Any) -> str:
 
     path = result.corpus_case.path
     return replay_command(path) if path is not None else ""
+
+
+def _print_http(cc: Any, host: str) -> int:
+    """``show --http``: the bytes and pauses that reproduce the case against a server at ``host``."""
+    from asgifuzz._http_script import curl_command, render_http
+
+    print()
+    print("to reproduce against a running server (e.g. 'uvicorn main:app --port 8000'), a client sends:")
+    try:
+        lines = render_http(cc.case, host)
+    except ValueError as exc:
+        print(f"asgifuzz: error: {exc}", file=sys.stderr)
+        return 2
+    for line in lines:
+        print(line)
+    curl, note = curl_command(cc.case, f"http://{host}")
+    print()
+    if curl is None:
+        print(f"curl: cannot express this case: {note}")
+    else:
+        print("with curl" + (f" ({note}):" if note else ":"))
+        print(f"  {curl}")
+    return 0
 
 
 def cmd_show(args: argparse.Namespace) -> int:
@@ -162,6 +223,10 @@ def cmd_show(args: argparse.Namespace) -> int:
     steps = [describe_action(a) for a in case.actions] or ["(no actions: the client sends its request and waits)"]
     for i, step in enumerate(steps, 1):
         print(f"  {i}. {step}")
+    if args.http is not None:
+        status = _print_http(cc, args.http)
+        if status or not args.html:
+            return status
     if args.no_replay:
         if args.html:
             print("asgifuzz: error: --html draws the replayed case; it cannot go with --no-replay", file=sys.stderr)

@@ -17,7 +17,7 @@ from typing import Any
 
 from asgifuzz._types import ASGIApp, Receive, Scope, Send
 
-__all__ = ("EndpointSwitch", "LayerTrace", "install_switch", "via_switch")
+__all__ = ("EndpointSwitch", "LayerTrace", "install_switch", "patched_call_notes", "via_switch")
 
 #: Attribute chains followed from the built stack towards the router.
 _INNER = ("app", "_app")
@@ -151,3 +151,35 @@ def via_switch(app: ASGIApp, switch: EndpointSwitch, endpoint: ASGIApp) -> ASGIA
 
     run.__qualname__ = f"via_switch({getattr(endpoint, '__name__', 'endpoint')})"
     return run
+
+
+#: Frameworks whose ``__call__`` integrations replace on the class (sentry-sdk replaces ``Starlette.__call__``).
+_FRAMEWORKS = ("starlette", "fastapi")
+
+
+def patched_call_notes(app: object) -> list[str]:
+    """A note for each framework ``__call__`` in the app's class hierarchy that another package replaced.
+
+    Such an integration (sentry-sdk's Starlette integration wraps every
+    Starlette app in its ``SentryAsgiMiddleware``) is not in
+    ``user_middleware``: the app is fuzzed with it, as deployed, but the apps
+    it is compared against (the app without its user middleware, the bare
+    endpoints) are Starlette apps too and run through it, so no bare
+    comparison exists for what the wrapper does.
+    """
+    notes = []
+    for cls in type(app).__mro__:
+        own = cls.__module__.split(".")[0]
+        call = cls.__dict__.get("__call__")
+        if own not in _FRAMEWORKS or call is None:
+            continue
+        # The defining module, also through functools.wraps (which copies __module__, not __globals__).
+        globals_ = getattr(call, "__globals__", None)
+        where = globals_.get("__name__", "?") if isinstance(globals_, dict) else type(call).__module__
+        if where.split(".")[0] != own:
+            notes.append(
+                f"{cls.__qualname__}.__call__ is replaced by {where}: the app is fuzzed through that wrapper, as "
+                "deployed, but no bare comparison exists for it (the apps it is compared against run through it "
+                "too), so a change it makes to the messages is not reported as a transparency finding"
+            )
+    return notes

@@ -14,7 +14,7 @@ from typing import Any
 
 from asgifuzz._errors import UsageError
 
-__all__ = ("load_object", "load_target")
+__all__ = ("load_object", "load_target", "looks_like_factory")
 
 
 def load_object(spec: str, *, app_dir: str | None = None, what: str = "app") -> Any:
@@ -63,4 +63,36 @@ def load_target(spec: str, *, app_dir: str | None = None, factory: bool = False)
             raise UsageError(f"app factory {spec!r} raised {type(exc).__name__}: {exc}") from exc
     if not callable(obj):
         raise UsageError(f"{spec!r} is a {type(obj).__name__}, not an ASGI application (it is not callable)")
+    if not factory and looks_like_factory(obj):
+        raise UsageError(
+            f"{spec!r} takes no arguments, so it is not an ASGI app (which takes scope, receive, send); "
+            "it looks like an app factory: did you mean --factory?"
+        )
     return obj
+
+
+def looks_like_factory(obj: object) -> bool:
+    """Whether ``obj`` can be called with no arguments but not as ``app(scope, receive, send)``.
+
+    uvicorn tells factories apart by calling the object with no arguments;
+    reading the signature says the same without running the user's code.
+    A class is never taken for a factory (an ASGI 2 app is a class taking
+    the scope; instantiating one is not loading it).
+    """
+    import inspect
+
+    if isinstance(obj, type):
+        return False
+    try:
+        sig = inspect.signature(obj)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return False
+    try:
+        sig.bind()
+    except TypeError:
+        return False
+    try:
+        sig.bind(None, None, None)
+    except TypeError:
+        return True
+    return False

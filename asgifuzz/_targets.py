@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     from asgifuzz._config import Settings
     from asgifuzz.server.driver import ActionSource, Outcome
 
-__all__ = ("Target", "discover_targets")
+__all__ = ("Target", "discover_targets", "select_targets")
 
 
 @dataclass(frozen=True, slots=True)
@@ -440,6 +440,10 @@ def discover_targets(
         raise UsageError("nothing to fuzz: pass an ASGI app or a middleware list")
     check_asgi_app(app)
     starlette = _is_starlette(app)
+    if starlette:
+        from asgifuzz._in_app import patched_call_notes
+
+        notes.extend(patched_call_notes(app))
     user = list(getattr(app, "user_middleware", [])) if starlette else []
     bare = without_user_middleware(app) if user else None
     runnable = app if starlette else as_asgi3(app)
@@ -487,6 +491,30 @@ def _route_targets(app: ASGIApp, bare: ASGIApp | None, paths: Sequence[str] | No
             )
         )
     return targets
+
+
+def select_targets(targets: Sequence[Target], patterns: Sequence[str]) -> list[Target]:
+    """The targets matching one of the glob ``patterns`` (``--route``), by route path or by id.
+
+    ``/items/*`` selects the routes under /items, ``stack*`` the middleware
+    stack in front of asgifuzz's endpoints; no pattern keeps every target.
+    A pattern that matches nothing is a ``UsageError`` listing the targets.
+    """
+    if not patterns:
+        return list(targets)
+    from fnmatch import fnmatchcase
+
+    def matches(target: Target, pattern: str) -> bool:
+        if target.id.startswith("route "):  # "route GET,POST /items/{id}": match the path or "GET,POST /items/{id}"
+            return any(fnmatchcase(t, pattern) for t in (target.path, target.id, target.id.removeprefix("route ")))
+        return fnmatchcase(target.id, pattern)
+
+    for pattern in patterns:
+        if not any(matches(t, pattern) for t in targets):
+            known = ", ".join(repr(t.path if t.id.startswith("route ") else t.id) for t in targets[:12])
+            more = ", ..." if len(targets) > 12 else ""
+            raise UsageError(f"--route {pattern!r} matches no target; the app has {known}{more}")
+    return [t for t in targets if any(matches(t, p) for p in patterns)]
 
 
 def check_asgi_app(app: object) -> None:

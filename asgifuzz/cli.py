@@ -20,14 +20,18 @@ import argparse
 import json
 import os
 import sys
+import tempfile
 import traceback
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from asgifuzz import __version__
+from asgifuzz._config import TIME_BOUNDED, resolve_budget
 from asgifuzz._corpus_cli import add_replay_parser, add_show_parser, cmd_replay, cmd_show
 from asgifuzz._errors import UsageError
+from asgifuzz._project import find_root
+from asgifuzz._usage import check_backend_mismatch, gitignore_hint
 from asgifuzz.confirm.cli import add_confirm_parser, cmd_confirm
 
 if TYPE_CHECKING:
@@ -51,8 +55,6 @@ DEFAULT_REPORT_FILE = os.path.join(".asgifuzz", "report.txt")
 DEMO_TARGET = "asgifuzz.demo:app"
 DEFAULT_MAX_EXAMPLES = 1000
 DEMO_MAX_EXAMPLES = 300
-#: The example budget of a run bounded by --max-time alone (never reached).
-TIME_BOUNDED = 10**9
 
 EPILOG_MAIN = """examples:
   asgifuzz demo                          # see asgifuzz find a middleware bug in seconds
@@ -155,29 +157,21 @@ def _add_budget_options(parser: argparse.ArgumentParser, *, max_examples: int) -
     )  # fmt: skip
     parser.add_argument("--seed", type=int, default=None, help="random seed, to reproduce a run")
     parser.add_argument(
-        "--workers", type=_positive_int, default=1, metavar="N",
+        "--workers", type=_positive_int, default=None, metavar="N",
         help="worker processes sharing one example database (default: 1)",
     )  # fmt: skip
     parser.add_argument(
-        "--backend", choices=["asyncio", "trio", "both"], default="asyncio", help="event loop (default: asyncio)"
+        "--backend", choices=["asyncio", "trio", "both"], default=None, help="event loop (default: asyncio)"
     )
     parser.add_argument(
-        "--fail-on", choices=["error", "warning"], default="error",
+        "--fail-on", choices=["error", "warning"], default=None,
         help="lowest severity that makes the exit status 1 (default: error; warnings are still printed)",
     )  # fmt: skip
     parser.add_argument("--json", action="store_true", help="print one JSON document on stdout (no progress display)")
     parser.add_argument("--debug", action="store_true", help="show tracebacks behind errors")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="asgifuzz",
-        description="Fuzz ASGI apps and middleware stacks: body chunking, client disconnects, scheduling.",
-        epilog=EPILOG_MAIN,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    parser.add_argument("--version", action="version", version=f"asgifuzz {__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+def _add_run_parser(sub: Any) -> None:
     run = sub.add_parser(
         "run",
         help="fuzz an app given as MODULE:ATTR",
@@ -186,9 +180,15 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=EPILOG_RUN,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    run.add_argument("target", metavar="MODULE:ATTR", help="the app, e.g. main:app")
-    run.add_argument("--app-dir", default=".", help="directory to import the module from (default: .)")
-    run.add_argument("--factory", action="store_true", help="MODULE:ATTR is a factory returning the app")
+    run.add_argument(
+        "target", metavar="MODULE:ATTR", nargs="?", default=None,
+        help="the app, e.g. main:app (default: 'app' in [tool.asgifuzz] of pyproject.toml)",
+    )  # fmt: skip
+    run.add_argument("--app-dir", default=None, help="directory to import the module from (default: .)")
+    run.add_argument(
+        "--factory", action=argparse.BooleanOptionalAction, default=None,
+        help="MODULE:ATTR is a factory returning the app",
+    )  # fmt: skip
     _add_budget_options(run, max_examples=DEFAULT_MAX_EXAMPLES)
     run.add_argument(
         "--server-profile", default=None, metavar="NAME",
@@ -204,7 +204,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="a route to fuzz, e.g. 'GET,POST /items/{id:int}' (repeatable); default: the routes read from the app",
     )  # fmt: skip
     run.add_argument(
-        "--lifespan", choices=["auto", "on", "off"], default="auto",
+        "--route", action="append", default=None, metavar="PATTERN",
+        help="fuzz only the targets whose route path (or target name) matches this glob, "
+        "e.g. '/items/*' or 'stack*' (repeatable)",
+    )  # fmt: skip
+    run.add_argument(
+        "--lifespan", choices=["auto", "on", "off"], default=None,
         help="run the app's lifespan startup/shutdown around each connection, as uvicorn does (default: auto)",
     )  # fmt: skip
     run.add_argument(
@@ -217,8 +222,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="let the app's logging and prints through as they happen (no live panel); by default they are "
         "captured per example and shown with its finding",
     )  # fmt: skip
-    run.add_argument("--real-time", action="store_true", help="use the real clock instead of virtual time")
-    run.add_argument("--corpus", default=None, metavar="DIR", help="save each finding as a replayable case under DIR")
+    run.add_argument(
+        "--real-time", action=argparse.BooleanOptionalAction, default=None,
+        help="use the real clock instead of virtual time",
+    )  # fmt: skip
+    run.add_argument(
+        "--corpus", default=None, metavar="DIR",
+        help="save each finding as a replayable case under DIR (default: a temporary folder, printed)",
+    )  # fmt: skip
     run.add_argument("--junit-xml", default=None, metavar="FILE", help="write a JUnit XML report (one test per invariant)")
     run.add_argument("--sarif", default=None, metavar="FILE", help="write a SARIF 2.1.0 log for code-scanning dashboards")
     run.add_argument(
@@ -231,15 +242,27 @@ def build_parser() -> argparse.ArgumentParser:
         help="write an HTML report: each finding's minimal case drawn as a sequence diagram",
     )  # fmt: skip
     run.add_argument(
-        "--database", default=DEFAULT_DATABASE, metavar="DIR|URL",
+        "--database", default=None, metavar="DIR|URL",
         help=f"Hypothesis example database shared by the workers (default: {DEFAULT_DATABASE}); "
         "redis://host:port/db shares it between machines (pip install 'asgifuzz[redis]')",
     )  # fmt: skip
     run.add_argument("--no-database", action="store_true", help="do not read or write an example database")
     run.add_argument(
-        "--block-timeout", type=_positive_float, default=5.0, metavar="SECONDS",
+        "--block-timeout", type=_positive_float, default=None, metavar="SECONDS",
         help="report event-loop-blocked when one example makes no progress this long (default: 5)",
     )  # fmt: skip
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="asgifuzz",
+        description="Fuzz ASGI apps and middleware stacks: body chunking, client disconnects, scheduling.",
+        epilog=EPILOG_MAIN,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"asgifuzz {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    _add_run_parser(sub)
     demo = sub.add_parser(
         "demo",
         help="fuzz the bundled demo app with a real-world middleware bug",
@@ -301,11 +324,35 @@ def _cmd_checks(args: argparse.Namespace) -> int:
 # --------------------------------------------------------------------- run
 
 
-def resolve_budget(max_examples: int | None, max_time: float | None, default: int) -> int:
-    """The example budget: as given; else unbounded when a time budget is given alone; else ``default``."""
-    if max_examples is not None:
-        return max_examples
-    return TIME_BOUNDED if max_time is not None else default
+#: The options of ``run`` that ``[tool.asgifuzz]`` can set: argparse dest -> (key, default).
+#: The command line overrides the project, which overrides the default.
+RUN_OPTIONS: dict[str, tuple[str, Any]] = {
+    "target": ("app", None),
+    "app_dir": ("app-dir", "."),
+    "factory": ("factory", False),
+    "checks": ("checks", None),
+    "fail_on": ("fail-on", "error"),
+    "max_time": ("max-time", None),
+    "max_examples": ("max-examples", None),
+    "seed": ("seed", None),
+    "workers": ("workers", 1),
+    "server_profile": ("server-profile", None),
+    "backend": ("backend", "asyncio"),
+    "lifespan": ("lifespan", "auto"),
+    "path": ("paths", None),
+    "route": ("routes", None),
+    "corpus": ("corpus", None),
+    "database": ("database", DEFAULT_DATABASE),
+    "block_timeout": ("block-timeout", 5.0),
+    "real_time": ("real-time", False),
+}
+
+
+def layer_options(args: argparse.Namespace, options: dict[str, tuple[str, Any]], project: Any) -> None:
+    """Fill each option not given on the command line from ``project`` (``[tool.asgifuzz]``), else its default."""
+    for dest, (key, default) in options.items():
+        if getattr(args, dest, None) is None:
+            setattr(args, dest, project.get(key, default) if project is not None else default)
 
 
 def _settings(args: argparse.Namespace, *, demo: bool) -> Settings:
@@ -329,6 +376,7 @@ def _settings(args: argparse.Namespace, *, demo: bool) -> Settings:
         workers=args.workers,
         lifespan=getattr(args, "lifespan", "auto"),
         paths=tuple(getattr(args, "path", None) or ()),
+        routes=tuple(getattr(args, "route", None) or ()),
         show_output=getattr(args, "verbose", False),
     )
 
@@ -446,6 +494,7 @@ def _run(args: argparse.Namespace, *, target: str, app_dir: str | None, demo: bo
 
     settings = _settings(args, demo=demo)
     fail_on = check_fail_on(args.fail_on)
+    database_was_new = settings.database is not None and not Path(settings.database).exists()
     options = run_options(settings, target=target, app_dir=app_dir, factory=getattr(args, "factory", False))
     console = _console()
     show = not args.json
@@ -453,17 +502,26 @@ def _run(args: argparse.Namespace, *, target: str, app_dir: str | None, demo: bo
     status = _check_error(result, debug=args.debug)
     if status is not None:
         return status
+    check_backend_mismatch(result.findings, settings.backends)
     report = _report(result, settings, target=target, fail_on=fail_on)
     rerun = _rerun_command(args, options, demo=demo)
     report.hints.update({f.key: rerun for f in report.findings})
 
     handlers: list[Handler] = []
+    # Every finding gets a self-contained replay: a case file under --corpus,
+    # else under a temporary folder; the file records where the app imports
+    # from (relative to the project root), so 'asgifuzz replay FILE' works
+    # from any directory and runs only that case.
+    corpus_dir = getattr(args, "corpus", None)
+    saved_to_temp = corpus_dir is None
+    if corpus_dir is None and any(f.code not in SUPERVISOR_CODES and f.case is not None for f in report.findings):
+        corpus_dir = tempfile.mkdtemp(prefix="asgifuzz-cases-")
     corpus: CorpusHandler | None = None
-    if getattr(args, "corpus", None) is not None:
-        shown_dir = None if app_dir in (None, ".") else app_dir
+    if corpus_dir is not None:
         corpus = CorpusHandler(
-            args.corpus, app=target, factory=options.factory, virtual_time=options.virtual_time,
-            skip=SUPERVISOR_CODES, hint=lambda path: replay_command(path, app_dir=shown_dir),
+            corpus_dir, app=target, factory=options.factory, virtual_time=options.virtual_time,
+            skip=SUPERVISOR_CODES, hint=lambda path: replay_command(path, app_dir=None),
+            app_dir=None if demo else (app_dir or "."), project_root=None if demo else find_root(),
         )  # fmt: skip
         handlers.append(corpus)
     handlers += _file_handlers(args)
@@ -471,8 +529,13 @@ def _run(args: argparse.Namespace, *, target: str, app_dir: str | None, demo: bo
     if getattr(args, "confirm", False):
         _confirm_findings(report.findings, target=target, app_dir=app_dir, factory=options.factory)
     run_handlers(report, handlers)
-    if show and corpus is not None:
-        console.print(f"corpus: {len(corpus.saved)} case(s) saved under {args.corpus}")
+    if show and corpus is not None and corpus.saved:
+        where = f"the temporary folder {corpus_dir} (--corpus DIR keeps them)" if saved_to_temp else str(corpus_dir)
+        console.print(f"corpus: {len(corpus.saved)} case(s) saved under {where}", soft_wrap=True)
+    if show:
+        hint = gitignore_hint(database_was_new, getattr(args, "database", None))
+        if hint:
+            console.print(hint, soft_wrap=True)
     if show and demo:
         console.print()
         console.print(DEMO_OUTRO)
@@ -525,10 +588,24 @@ def _console() -> Any:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
+    from asgifuzz._project import load_project
+
+    project = load_project()
+    options = RUN_OPTIONS
+    if args.max_time is not None or args.max_examples is not None:
+        # The budget is one setting: '--max-time 300' on the command line runs for 300 s,
+        # not until the project's max-examples.
+        options = {k: v for k, v in RUN_OPTIONS.items() if k not in ("max_time", "max_examples")}
+    layer_options(args, options, project)
+    if args.target is None:
+        raise UsageError("no app given: name it as MODULE:ATTR (e.g. 'asgifuzz run main:app') "
+                         "or set app = \"main:app\" under [tool.asgifuzz] in pyproject.toml")  # fmt: skip
     return _run(args, target=args.target, app_dir=args.app_dir)
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
+    # The demo fuzzes the bundled app: the project's [tool.asgifuzz] does not apply.
+    layer_options(args, {k: RUN_OPTIONS[k] for k in ("fail_on", "max_time", "max_examples", "seed", "workers", "backend")}, None)
     return _run(args, target=DEMO_TARGET, app_dir=None, demo=True)
 
 

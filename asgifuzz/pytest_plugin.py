@@ -7,13 +7,18 @@ Fuzz an app in three lines::
         pass
 
 or call the ``asgifuzz_check`` fixture from a test: ``asgifuzz_check("main:app")``.
+A marked test is one item per target of its app (each route, the middleware
+stack in front of each adversarial endpoint), named so that ``-k`` selects
+them (``test_main[GET-/items]``, ``test_main[stack-read_all]``); they share
+the marker's budget, and a root cause seen by several items is reported in
+full once (``asgifuzz._pytest_items``).
 An error-level finding fails the test with the minimal case, the invariant,
 its plain explanation and the command that replays it (warnings too with
 ``asgifuzz_fail_on = warning``; otherwise they are shown in the test's
 report section and the terminal summary, never as Python warnings); the case
 is saved under the corpus folder (``--asgifuzz-corpus``, default ``corpus/``
 in the rootdir).  Settings are layered command line > marker/fixture > ini >
-defaults into one ``asgifuzz.Settings``; the report is built by the same
+``[tool.asgifuzz]`` of pyproject.toml > defaults into one ``asgifuzz.Settings``; the report is built by the same
 handlers as the CLI's (``asgifuzz.report``).
 ``pytest corpus/`` (or ``--asgifuzz-replay``) collects each saved case as a
 test that fails while its bug is still there.
@@ -42,6 +47,7 @@ import pytest
 if TYPE_CHECKING:
     from asgifuzz._config import Settings
     from asgifuzz._corpus import CorpusCase
+    from asgifuzz._pytest_items import ItemTarget
     from asgifuzz._search import SearchResult
     from asgifuzz.report import FailOn, RunReport
     from asgifuzz.report.base import Handler
@@ -185,6 +191,38 @@ def pytest_report_header(config: pytest.Config) -> list[str] | None:
 
 # ------------------------------------------------------------------ settings
 
+_PROJECT_KEY = pytest.StashKey[Any]()
+
+
+def _project(config: pytest.Config) -> Any:
+    """``[tool.asgifuzz]`` of the pyproject.toml nearest the rootdir (read once per session)."""
+    project = config.stash.get(_PROJECT_KEY, None)
+    if project is None:
+        from asgifuzz._errors import UsageError
+        from asgifuzz._project import load_project
+
+        try:
+            project = load_project(config.rootpath)
+        except UsageError as exc:
+            pytest.fail(f"asgifuzz: {exc}", pytrace=False)
+        config.stash[_PROJECT_KEY] = project
+    return project
+
+
+#: ``[tool.asgifuzz]`` keys that are ``Settings`` options: key -> ``Settings.create`` name.
+_PROJECT_SETTINGS = {
+    "max-examples": "max_examples",
+    "max-time": "max_time",
+    "backend": "backend",
+    "seed": "seed",
+    "checks": "checks",
+    "server-profile": "profile",
+    "lifespan": "lifespan",
+    "paths": "paths",
+    "routes": "routes",
+    "block-timeout": "block_timeout",
+}
+
 
 def _setting(config: pytest.Config, name: str) -> str | None:
     value = config.getoption(f"asgifuzz_{name}")
@@ -227,11 +265,54 @@ def _corpus_dir(config: pytest.Config, override: str | None = None) -> Path:
     option = config.getoption("asgifuzz_corpus")
     if option:
         return (config.invocation_params.dir / str(option)).resolve()
-    ini = str(config.getini("asgifuzz_corpus") or "corpus")
-    return (config.rootpath / ini).resolve()
+    ini = config.getini("asgifuzz_corpus")
+    if not ini and "corpus" in _project(config):
+        return Path(_project(config).get("corpus"))
+    return (config.rootpath / str(ini or "corpus")).resolve()
 
 
 # ------------------------------------------------------------ fuzzing tests
+
+
+def _marker_options(nodeid: str, marker: pytest.Mark) -> dict[str, Any]:
+    if len(marker.args) > 1:
+        raise pytest.UsageError(f"{nodeid}: @pytest.mark.asgifuzz takes one positional argument, the app")
+    kwargs = dict(marker.kwargs)
+    if marker.args:
+        kwargs["app"] = marker.args[0]
+    return kwargs
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """A marked test becomes one item per target of its app (``asgifuzz._pytest_items``)."""
+    marker = metafunc.definition.get_closest_marker("asgifuzz")
+    if marker is None:
+        return
+    from asgifuzz._pytest_items import parametrize
+
+    nodeid = metafunc.definition.nodeid
+    options = _marker_options(nodeid, marker)
+    parametrize(metafunc, lambda: _what_to_fuzz(metafunc.config, nodeid, options))
+
+
+def _what_to_fuzz(config: pytest.Config, nodeid: str, options: Mapping[str, Any]) -> tuple[Any, Any, Any, Settings]:
+    """The app, middleware list, endpoints and settings ``run_check`` would fuzz with, loaded the same way."""
+    plugin = _plugin_options(config, options)
+    settings = build_settings(config, nodeid, {k: v for k, v in options.items() if k not in _PLUGIN_OPTIONS})
+    app_dir = plugin.get("app_dir")
+    rootdir = str(config.rootpath)
+    if app_dir is None and rootdir not in sys.path:
+        sys.path.append(rootdir)  # after everything else: never shadow installed packages
+    factory = bool(plugin.get("factory", False))
+    app = None if plugin.get("app") is None else _load(plugin["app"], app_dir, rootdir, factory=factory)[0]
+    middleware = None if plugin.get("middleware") is None else _load(plugin["middleware"], app_dir, rootdir, is_app=False)[0]
+    return app, middleware, plugin.get("endpoints"), settings
+
+
+@pytest.fixture
+def asgifuzz_target() -> ItemTarget | None:
+    """The target an ``asgifuzz``-marked test's item fuzzes (an ``ItemTarget``; None for an app with one target)."""
+    return None
 
 
 @pytest.hookimpl(wrapper=True)
@@ -239,12 +320,9 @@ def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
     result = yield
     marker = item.get_closest_marker("asgifuzz")
     if marker is not None:
-        if len(marker.args) > 1:
-            raise pytest.UsageError(f"{item.nodeid}: @pytest.mark.asgifuzz takes one positional argument, the app")
-        kwargs = dict(marker.kwargs)
-        if marker.args:
-            kwargs["app"] = marker.args[0]
-        run_check(item.config, item.nodeid, kwargs, node=item)
+        from asgifuzz._pytest_items import item_target
+
+        run_check(item.config, item.nodeid, _marker_options(item.nodeid, marker), node=item, target=item_target(item))
     return result
 
 
@@ -277,6 +355,10 @@ def build_settings(config: pytest.Config, nodeid: str, options: Mapping[str, Any
     from asgifuzz._errors import UsageError
     from asgifuzz.cli import resolve_budget
 
+    project = _project(config)
+    pyproject = {name: project.get(key) for key, name in _PROJECT_SETTINGS.items()}
+    if project.get("real-time"):
+        pyproject["virtual_time"] = False
     ini = {
         "max_examples": _int_ini(config, "max_examples"),
         "backend": config.getini("asgifuzz_backend") or None,
@@ -295,7 +377,7 @@ def build_settings(config: pytest.Config, nodeid: str, options: Mapping[str, Any
         "database": config.getoption("asgifuzz_database"),
     }
     merged: dict[str, Any] = {}
-    for layer in (ini, marker, command_line):
+    for layer in (pyproject, ini, marker, command_line):
         merged.update({k: v for k, v in layer.items() if v is not None})
     # Determinism: an explicit seed wins; Hypothesis's derandomizing profiles
     # (the built-in 'ci' profile, loaded when CI=true) fix the seed per test
@@ -316,23 +398,52 @@ def _fail_on(config: pytest.Config, marker: object) -> FailOn:
     from asgifuzz._errors import UsageError
     from asgifuzz.report import check_fail_on
 
-    value = config.getoption("asgifuzz_fail_on") or marker or config.getini("asgifuzz_fail_on") or "error"
+    value = (
+        config.getoption("asgifuzz_fail_on")
+        or marker
+        or config.getini("asgifuzz_fail_on")
+        or _project(config).get("fail-on")
+        or "error"
+    )
     try:
         return check_fail_on(str(value).strip())
     except UsageError as exc:
         pytest.fail(f"asgifuzz: {exc}", pytrace=False)
 
 
+def _plugin_options(config: pytest.Config, options: Mapping[str, Any]) -> dict[str, Any]:
+    """The marker/fixture's non-``Settings`` options, the app and its folder from ``[tool.asgifuzz]`` when not given."""
+    plugin = {k: v for k, v in options.items() if k in _PLUGIN_OPTIONS}
+    project = _project(config)
+    if plugin.get("app") is None and plugin.get("middleware") is None and "app" in project:
+        plugin.update(app=project.get("app"), factory=plugin.get("factory", project.get("factory", False)))
+    if plugin.get("app_dir") is None and "app-dir" in project:
+        plugin["app_dir"] = project.get("app-dir")
+    return plugin
+
+
 def run_check(
-    config: pytest.Config, nodeid: str, options: Mapping[str, Any], node: pytest.Item | None = None
+    config: pytest.Config,
+    nodeid: str,
+    options: Mapping[str, Any],
+    node: pytest.Item | None = None,
+    target: ItemTarget | None = None,
 ) -> SearchResult:
-    """Fuzz with the marker/fixture ``options`` layered over the command line and ini."""
+    """Fuzz with the marker/fixture ``options`` layered over the command line and ini.
+
+    ``target``: only that target of the app, with its share of the budget (one item per target).
+    """
     from asgifuzz._api import fuzz
     from asgifuzz._corpus import load_corpus
     from asgifuzz._errors import UsageError
 
-    plugin = {k: v for k, v in options.items() if k in _PLUGIN_OPTIONS}
+    plugin = _plugin_options(config, options)
     settings = build_settings(config, nodeid, {k: v for k, v in options.items() if k not in _PLUGIN_OPTIONS})
+    if target is not None:
+        from asgifuzz._pytest_items import share_budget
+
+        examples, seconds = share_budget(settings.max_examples, settings.max_time, target.share)
+        settings = settings.replace(max_examples=examples, max_time=seconds)
     fail_on = _fail_on(config, plugin.get("fail_on"))
     app_dir = plugin.get("app_dir")
     rootdir = str(config.rootpath)
@@ -353,7 +464,10 @@ def run_check(
         seeds = [cc.case for cc in cases if cc.app == app_spec and cc.middleware == mw_spec]
 
     try:
-        result = fuzz(app, middleware=middleware, endpoints=plugin.get("endpoints"), settings=settings, seeds=seeds)
+        result = fuzz(
+            app, middleware=middleware, endpoints=plugin.get("endpoints"), settings=settings, seeds=seeds,
+            target_ids=None if target is None else [target.id],
+        )  # fmt: skip
     except UsageError as exc:
         pytest.fail(f"asgifuzz: {exc}", pytrace=False)
     if result.interrupted:
@@ -363,10 +477,24 @@ def run_check(
     report = _report(result, settings, fail_on, name=app_spec or mw_spec or repr(app if app is not None else middleware))
     text = _report_text(config, report, app_spec=app_spec, mw_spec=mw_spec, factory=factory, corpus=corpus, app_dir=app_dir)
     if report.failing:
-        pytest.fail(text, pytrace=False)
+        _fail_grouped(config, nodeid, report, text, split=target is not None)
     if node is not None:
         node.add_report_section("call", _SECTION, text)
     return result
+
+
+_GROUPED = pytest.StashKey[Any]()
+
+
+def _fail_grouped(config: pytest.Config, nodeid: str, report: RunReport, text: str, *, split: bool) -> None:
+    """Fail with the report; a target's item whose every root cause another item reported points there."""
+    from asgifuzz._pytest_items import Grouped, repeated_text
+
+    grouped = config.stash.setdefault(_GROUPED, Grouped())
+    repeats = grouped.add(nodeid, report.failing)
+    if split and len(repeats) == len(report.failing):
+        pytest.fail(repeated_text(repeats), pytrace=False)
+    pytest.fail(text, pytrace=False)
 
 
 def _load(spec: Any, app_dir: str | None, rootdir: str, *, factory: bool = False, is_app: bool = True) -> tuple[Any, str | None]:
@@ -419,11 +547,13 @@ def _report_text(
 
     handlers: list[Handler] = []
     if app_spec is not None or mw_spec is not None:
-        shown_dir = _app_dir_hint(app_spec or mw_spec, config, app_dir)
         handlers.append(
             CorpusHandler(
                 corpus, app=app_spec, middleware=mw_spec, factory=factory, virtual_time=report.settings.virtual_time,
-                hint=lambda path: replay_command(_relative(path, config.invocation_params.dir), app_dir=shown_dir),
+                # The file records where the app imports from: the replay needs no --app-dir.
+                hint=lambda path: replay_command(_relative(path, config.invocation_params.dir)),
+                app_dir=_import_root(app_spec or mw_spec, app_dir, config.rootpath),
+                project_root=_project(config).root or config.rootpath,
             )
         )  # fmt: skip
     else:
@@ -446,7 +576,13 @@ def _headline(report: RunReport) -> str:
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:
-    """Show the warnings of passing asgifuzz tests (failing ones carry them in their failure)."""
+    """Show the warnings of passing asgifuzz tests (failing ones carry them in their failure),
+    and each root cause that failed several tests, once."""
+    grouped = terminalreporter.config.stash.get(_GROUPED, None)
+    lines = grouped.summary() if grouped is not None else []
+    if lines:
+        terminalreporter.write_sep("=", "asgifuzz: root causes that failed several tests")
+        terminalreporter.write("\n".join(lines) + "\n")
     title = f"Captured {_SECTION} call"
     shown = [
         (report.nodeid, content)
@@ -469,22 +605,16 @@ def _relative(path: Path, base: Path) -> str:
         return str(path)
 
 
-def _app_dir_hint(spec: str | None, config: pytest.Config, app_dir: str | None) -> str | None:
-    """``--app-dir`` for the replay command, when the app's module is not importable from the cwd."""
+def _import_root(spec: str | None, app_dir: str | None, rootdir: Path) -> str:
+    """The folder ``spec``'s module was imported from (recorded in corpus files), else ``app_dir`` or the rootdir."""
     if app_dir is not None:
-        return _relative(Path(app_dir).resolve(), config.invocation_params.dir)
-    if spec is None:
-        return None
-    module_name = spec.partition(":")[0]
-    module = sys.modules.get(module_name)
-    file = getattr(module, "__file__", None)
+        return str(Path(app_dir).resolve())
+    module_name = (spec or "").partition(":")[0]
+    file = getattr(sys.modules.get(module_name), "__file__", None)
     if not file:
-        return None
+        return str(rootdir)
     depth = module_name.count(".") + (2 if Path(file).name == "__init__.py" else 1)
-    root = Path(file).resolve().parents[depth - 1]
-    if root == config.invocation_params.dir.resolve():
-        return None
-    return _relative(root, config.invocation_params.dir)
+    return str(Path(file).resolve().parents[depth - 1])
 
 
 def _spec_of(obj: object) -> str | None:
@@ -519,6 +649,14 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Col
     return None
 
 
+def _checks(config: pytest.Config) -> frozenset[str] | None:
+    """The invariants that count, as fuzzing tests select them: command line > ini > pyproject.toml."""
+    from asgifuzz._config import select_checks
+
+    text = config.getoption("asgifuzz_checks") or _checks_text(config.getini("asgifuzz_checks"))
+    return select_checks(text if text else _project(config).get("checks"))
+
+
 class CorpusFile(pytest.File):
     """A corpus JSON file: one case, one test item."""
 
@@ -536,9 +674,14 @@ class CorpusItem(pytest.Item):
 
         try:
             cc: CorpusCase = load_case(self.path)
+            checks = _checks(self.config)
+            if checks is not None and cc.expect is not None and cc.expect not in checks:
+                pytest.skip(f"asgifuzz: {cc.expect} is not checked (asgifuzz checks setting); delete this case once accepted")
             result = replay_case(cc)
         except (CorpusError, UsageError) as exc:
             pytest.fail(f"asgifuzz: {exc}", pytrace=False)
+        if checks is not None:
+            result.findings = [f for f in result.findings if f.code in checks]
         finding = result.finding
         if finding is None:
             return

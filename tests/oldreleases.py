@@ -1,15 +1,31 @@
-"""Virtualenvs with pinned old Starlette releases, built once per machine.
+"""Pinned virtualenvs for the tests that need real releases of libraries: one table, one builder.
 
-Each environment gets the pins below, trio, and asgifuzz itself installed
-from this checkout (a regular install, so it tests what users get).  They
-live under ``$ASGIFUZZ_VENVS`` (default ``.ci-venvs/`` in the checkout) and
-are reused while the stamp file matches the pins and the asgifuzz sources.
+To add one: add an entry to ``PINS`` below (``name: [pip requirements]``) and
+call ``run_in(name, code)`` or ``venv_python(name)`` from a test; nothing else
+(``.ci/run`` builds every entry with ``python tests/oldreleases.py``).  List in
+the entry everything the test imports beyond asgifuzz and its dependencies
+(uvicorn for ``asgifuzz confirm``, ...; trio comes with every entry), each
+pinned where the test's verdict depends on the release.
+
+Each environment gets its pins, then asgifuzz from this checkout (a regular
+install, so it tests what users get).  It lives in ``$ASGIFUZZ_VENVS/<name>``
+(default ``.ci-venvs/`` in the checkout) and is reused while its stamp matches
+the pins and the asgifuzz sources: changed sources reinstall asgifuzz alone,
+changed pins rebuild the environment.  A file lock per environment makes
+parallel test workers (pytest-xdist) build it once.  Checkouts (git worktrees)
+with different pins must not share one ``$ASGIFUZZ_VENVS``: each would
+rebuild the other's environments under its running tests.
+
+    python tests/oldreleases.py            # build (or refresh) every entry
+    python tests/oldreleases.py frameworks # only these
 """
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import os
+import re
 import subprocess
 import sys
 import venv
@@ -17,7 +33,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 
-#: name -> pip requirements (asgifuzz's own dependencies come on top).
+#: Installed in every environment unless its entry names them (pinned, say).
+COMMON = ["trio"]
+#: name -> pip requirements (COMMON, asgifuzz and its own dependencies come on top).
 PINS: dict[str, list[str]] = {
     "starlette-0.37.2": ["starlette==0.37.2", "anyio==4.4.0", "uvicorn"],  # uvicorn: asgifuzz confirm reproduces the seed bug on it
     "starlette-0.38.3": ["starlette==0.38.3", "uvicorn"],  # uvicorn: tests/test_known_bugs.py confirms #3458 on it
@@ -33,7 +51,23 @@ PINS: dict[str, list[str]] = {
     "starlette-0.46.2": ["starlette==0.46.2", "uvicorn"],
     "asgiref-3.2.1": ["asgiref==3.2.1", "uvicorn"],  # django/asgiref#115: WsgiToAsgi reads the first chunk only
     "asgiref-3.2.2": ["asgiref==3.2.2", "uvicorn"],
-}
+    # tests/test_realapps.py: 5.8.2 builds its metrics in its middleware's constructor, so a rebuilt stack that
+    # re-ran the constructor died with "Duplicated timeseries in CollectorRegistry" (issue 10).
+    "prometheus-5.8.2": [
+        "prometheus-fastapi-instrumentator==5.8.2", "fastapi==0.165.0", "slowapi==0.1.10", "sentry-sdk==2.75.0", "uvicorn",
+    ],
+    # The newest release of each web framework that installs on Python 3.11 (Django 6 needs 3.12): route
+    # discovery (tests/test_routes.py) and issue 10's real-app acceptance (tests/test_realapps.py), with what
+    # users put around their apps (WSGI adapters and Flask, aiofiles, instrumentator, slowapi, sentry-sdk), what
+    # the realapps import (python-multipart, itsdangerous), the server findings are confirmed on, and trio pinned.
+    "frameworks": [
+        "django==5.2.19", "litestar==2.25.0", "quart==0.22.0", "falcon==4.4.0", "blacksheep==2.6.4", "sanic==25.12.1",
+        "fastapi==0.165.0", "starlette==1.10.0",
+        "a2wsgi==1.10.10", "asgiref==3.13.0", "flask==3.1.3", "aiofiles==25.1.0",
+        "prometheus-fastapi-instrumentator==8.1.0", "slowapi==0.1.10", "sentry-sdk==2.75.0",
+        "python-multipart", "itsdangerous", "uvicorn==0.54.0", "trio==0.35.0",
+    ],
+}  # fmt: skip
 
 
 def venvs_dir() -> Path:
@@ -51,56 +85,53 @@ def _source_hash() -> str:
 
 
 def venv_python(name: str) -> Path:
-    """The python of the virtualenv ``name``, creating or refreshing it if needed.
-
-    A file lock makes parallel test workers (pytest-xdist) build it once.
-    """
-    import fcntl
-
+    """The python of the virtualenv ``name``, creating or refreshing it if needed."""
     venvs_dir().mkdir(parents=True, exist_ok=True)
     with open(venvs_dir() / f"{name}.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        return _venv_python(name)
+        return _build(name)
 
 
-def _venv_python(name: str) -> Path:
-    pins = PINS[name]
+def _own_dependencies(pins: list[str]) -> list[str]:
+    """asgifuzz's dependencies, but for the packages the pins fix."""
+    import tomllib
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    pinned = {re.split(r"[<>=!~\[; ]", p, maxsplit=1)[0].lower() for p in pins}
+    return [d for d in project["dependencies"] if re.split(r"[<>=!~\[; ]", d, maxsplit=1)[0].lower() not in pinned]
+
+
+def _pip(python: Path, *args: str) -> None:
+    subprocess.run([str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check", *args], check=True)
+
+
+def _requirements(name: str) -> list[str]:
+    named = {re.split(r"[<>=!~\[; ]", pin, maxsplit=1)[0].lower() for pin in PINS[name]}
+    return PINS[name] + [extra for extra in COMMON if extra not in named]
+
+
+def _build(name: str) -> Path:
+    pins = _requirements(name)
     home = venvs_dir() / name
     python = home / "bin" / "python"
     stamp = home / "asgifuzz-stamp"
-    wanted = " ".join(pins) + " " + _source_hash()
-    if python.exists() and stamp.exists() and stamp.read_text() == wanted:
+    have = stamp.read_text().splitlines() if python.exists() and stamp.exists() else []
+    wanted = [" ".join(pins), _source_hash()]
+    if have == wanted:
         return python
-    if not python.exists():
+    if have[:1] != wanted[:1]:  # new, or other pins: start from an empty environment
         venv.EnvBuilder(with_pip=True, clear=True).create(home)
-        subprocess.run(
-            [str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check", *pins, "trio", "hypothesis"],
-            check=True,
-        )
-    subprocess.run(
-        [
-            str(python),
-            "-m",
-            "pip",
-            "install",
-            "-q",
-            "--disable-pip-version-check",
-            "--no-deps",
-            "--force-reinstall",
-            str(ROOT),
-        ],
-        check=True,
-    )
-    subprocess.run(
-        [str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check", *pins, str(ROOT)],
-        check=True,
-    )
-    stamp.write_text(wanted)
+        _pip(python, *pins)
+    # asgifuzz changed (or is new): reinstall it alone, then make sure its dependencies and the pins hold
+    # (its dependencies but the pinned packages: Starlette 0.18-0.21 lie below asgifuzz's starlette floor).
+    _pip(python, "--no-deps", "--force-reinstall", str(ROOT))
+    _pip(python, *pins, *_own_dependencies(pins))
+    stamp.write_text("\n".join(wanted))
     return python
 
 
 def run_in(name: str, code: str, *, timeout: float = 600) -> subprocess.CompletedProcess[str]:
-    """Run ``code`` with the python of ``name`` (cwd: the tests folder)."""
+    """Run ``code`` with the python of ``name`` (cwd and PYTHONPATH: the tests folder)."""
     python = venv_python(name)
     return subprocess.run(
         [str(python), "-c", code],
@@ -112,6 +143,6 @@ def run_in(name: str, code: str, *, timeout: float = 600) -> subprocess.Complete
     )
 
 
-if __name__ == "__main__":  # build them all: python tests/oldreleases.py
-    for n in PINS:
+if __name__ == "__main__":
+    for n in sys.argv[1:] or PINS:
         print(n, venv_python(n), file=sys.stderr)

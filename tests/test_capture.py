@@ -130,7 +130,8 @@ def test_piped_output_is_one_line_per_finding_and_the_full_report_is_a_file(tmp_
     lines = proc.stdout.splitlines()
     assert lines[0].startswith("asgifuzz ") and "1 finding(s)" in lines[0]
     assert lines[1].startswith("[1] disconnect-hidden: ") and "(error) on stack[LogEveryException] -> polls_disconnect" in lines[1]
-    assert "; replay: asgifuzz run noisy_app:app --seed 1" in lines[1]
-    assert lines[2:] == ["full report: .asgifuzz/report.txt"]
+    assert "; replay: asgifuzz replay " in lines[1]
+    assert lines[2] == "full report: .asgifuzz/report.txt" and lines[3].startswith("corpus: 1 case(s) saved")
+    assert len(lines) == 4
     full = (tmp_path / ".asgifuzz" / "report.txt").read_text()
-    assert "what happened:" in full and "captured output of the app" in full and "request GET /" in full
+    assert "what happened:" in full and "captured output of the app" in full and "      request " in full

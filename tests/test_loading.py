@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from asgifuzz import UsageError
-from asgifuzz._loading import load_object, load_target
+from asgifuzz._loading import load_object, load_target, looks_like_factory
 
 MODULE = """
 import json
@@ -58,7 +58,28 @@ def test_load_object_returns_the_attribute_dotted_paths_included(app_dir: str, t
 def test_load_target_calls_a_factory_when_asked(app_dir: str, tmp_path: Path) -> None:
     app = load_object(f"{app_dir}:app", app_dir=str(tmp_path))
     assert load_target(f"{app_dir}:factory", app_dir=str(tmp_path), factory=True) is app
-    assert load_target(f"{app_dir}:factory", app_dir=str(tmp_path)) is not app  # the factory itself
+    # Without --factory a callable taking no arguments is refused with uvicorn's hint.
+    with pytest.raises(UsageError, match=r"takes no arguments, so it is not an ASGI app .*did you mean --factory\?$"):
+        load_target(f"{app_dir}:factory", app_dir=str(tmp_path))
+
+
+@pytest.mark.parametrize(
+    ("source", "factory"),
+    [
+        ("def obj(): pass", True),
+        ("def obj(debug=False): pass", True),
+        ("async def obj(scope, receive, send): pass", False),
+        ("def obj(*args): pass", False),  # could be either: never refused
+        ("class obj:\n    def __init__(self): pass", False),  # a class is an ASGI 2 app, never a factory
+        ("class A:\n    def __call__(self): pass\nobj = A()", True),
+        ("class A:\n    async def __call__(self, scope, receive, send): pass\nobj = A()", False),
+        ("import functools\ndef f(a, b): pass\nobj = functools.partial(f, 1, 2)", True),
+    ],
+)
+def test_looks_like_factory_reads_the_signature_without_calling(source: str, factory: bool) -> None:
+    namespace: dict[str, object] = {}
+    exec(source, namespace)
+    assert looks_like_factory(namespace["obj"]) is factory
 
 
 @pytest.mark.parametrize(

@@ -45,3 +45,39 @@ def test_max_time_ends_mid_round_without_a_flaky_error(seed: int) -> None:
     assert wall < 1.0 + GRACE + 1.0  # plus finding the targets and building the strategies
     assert result.examples > AT_LEAST
     assert not result.interrupted  # out of time is a normal end, not an interruption
+
+
+def test_max_time_alone_lifts_the_example_budget(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``fuzz(app, max_time=...)`` alone is bounded by time, as the CLI's ``--max-time`` (issue 10).
+
+    It used to keep the default budget of 1000 examples, which an app answers
+    in seconds: the run stopped long before its time was spent.
+    """
+    from asgifuzz import _api
+    from asgifuzz._config import TIME_BOUNDED, Settings
+
+    seen: list[Settings] = []
+
+    def fake_search(targets: Any, settings: Settings, *args: Any) -> Any:
+        seen.append(settings)
+        raise StopIteration
+
+    monkeypatch.setattr(_api, "search", fake_search)
+    for options, budget in (
+        ({"max_time": 90.0}, TIME_BOUNDED),
+        ({"max_time": 90.0, "max_examples": 50}, 50),  # both given: whichever ends first
+        ({}, 1000),  # neither: the default budget
+        ({"max_time": None}, 1000),
+    ):
+        with pytest.raises(StopIteration):
+            asgifuzz.fuzz(echo, seed=1, **options)
+        assert seen.pop().max_examples == budget, options
+
+
+def test_max_time_alone_runs_until_the_time_is_spent() -> None:
+    asgifuzz.fuzz(echo, max_examples=1, seed=0)  # imports Hypothesis and the driver: not part of the bound
+    result = asgifuzz.fuzz(echo, max_time=2.0, seed=0)
+    # Not stopped at 1000 examples: the time was spent (or the run went past 1000 before it was).
+    assert result.elapsed >= 2.0 or result.examples > 1000, (result.examples, result.elapsed)
+    assert result.elapsed < 2.0 + GRACE
+    assert not result.interrupted

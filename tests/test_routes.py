@@ -3,7 +3,7 @@
 Each framework check imports ``tests/realapps/<framework>_app.py`` and runs
 ``discover_routes`` on its ASGI app: in this interpreter when the framework
 is installed here, else in the pinned ``frameworks`` virtualenv
-(``tests/frameworks.py``) through one subprocess for all of them.
+(``tests/oldreleases.py``) through one subprocess for all of them.
 """
 
 from __future__ import annotations
@@ -55,6 +55,7 @@ EXPECTED: dict[str, tuple[str, set[str]]] = {
     }),
     "django": ("django", {
         "GET,POST /", "POST /echo/", "POST,PUT /upload/", "GET /numbers/", "GET,POST /download/", "GET,POST /boom/",
+        "GET,POST /visits/", "GET,POST /ticks/",
         "DELETE,GET /items/{item_id:int}/", "GET,POST /articles/{slug:slug}/", "GET,POST /archive/{year:int}/",
         "GET,POST /api/v1/users/{user_id:uuid}/", "GET,POST /api/v1/files/{rest:path}",
     }),
@@ -133,10 +134,10 @@ def _here(framework: str) -> bool:
 @functools.cache
 def _from_venv() -> dict[str, Any]:
     """Discovery for every framework missing here, in one subprocess of the frameworks virtualenv."""
-    import frameworks
+    from oldreleases import run_in
 
     missing = [(f, m, a) for f, (_, m, a) in APPS.items() if not _here(f)]
-    proc = frameworks.run("import importlib.metadata\n" + PROBE % (missing,))
+    proc = run_in("frameworks", "import importlib.metadata\n" + PROBE % (missing,), timeout=120)
     if proc.returncode != 0:
         raise RuntimeError(proc.stderr[-3000:])
     return json.loads(proc.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]

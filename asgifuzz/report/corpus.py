@@ -28,6 +28,10 @@ class CorpusHandler:
             would block or end the replaying process).
         hint: the replay command for a saved file; default
             ``asgifuzz replay PATH``.
+        app_dir: the folder the app imports from, and
+        project_root: the project's folder; recorded in each file (the
+            first relative to the second) so a replay finds the app from
+            any directory.
     """
 
     def __init__(
@@ -40,7 +44,11 @@ class CorpusHandler:
         virtual_time: bool = True,
         skip: frozenset[str] = frozenset(),
         hint: Callable[[Path], str] | None = None,
+        app_dir: str | os.PathLike[str] | None = None,
+        project_root: str | os.PathLike[str] | None = None,
     ) -> None:
+        self.app_dir = app_dir
+        self.project_root = project_root
         self.directory = directory
         self.app = app
         self.middleware = middleware
@@ -64,6 +72,8 @@ class CorpusHandler:
                 middleware=self.middleware,
                 factory=self.factory,
                 virtual_time=self.virtual_time,
+                app_dir=self.app_dir,
+                project_root=self.project_root,
             )
             self.saved.append(path)
             report.hints[finding.key] = self.hint(path) if self.hint is not None else replay_command(path)

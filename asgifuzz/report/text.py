@@ -27,6 +27,7 @@ __all__ = (
     "render_report",
     "render_trace",
     "report_lines",
+    "request_line",
     "severity_counts",
     "severity_heading",
     "severity_lines",
@@ -153,6 +154,33 @@ def what_happened(finding: Finding) -> str:
     return "; ".join(p for p in (client, end or "the app was still running at the end", response) if p) + "."
 
 
+def request_line(case: Any, *, max_headers: int = 8, preview: int = 60) -> str:
+    """The request of ``case`` on one line: method, path and query, headers, a body preview.
+
+    ``POST /upload?x=1  [content-type: application/json; content-length: 12]  body 12 B: b'{"a": 1}...'``
+    """
+    scope = case.scope
+    if scope.get("type") == "lifespan":
+        return "(lifespan: no request)"
+    query = scope.get("query_string") or b""
+    method = scope.get("method") or ("WEBSOCKET" if scope.get("type") == "websocket" else "?")
+    target = f"{method} {scope.get('path')}" + (f"?{query.decode('latin-1')}" if query else "")
+    pairs = [
+        f"{name.decode('latin-1')}: {_clip(value.decode('latin-1'), 40)}"
+        for name, value in scope.get("headers", [])
+    ]
+    if len(pairs) > max_headers:
+        pairs = [*pairs[:max_headers], f"+{len(pairs) - max_headers} more"]
+    headers = f"  [{'; '.join(pairs)}]" if pairs else "  [no headers]"
+    body: bytes = case.body
+    shown = f"{body[:preview]!r}" + ("..." if len(body) > preview else "")
+    return f"{target}{headers}  body {len(body)} B" + (f": {shown}" if body else "")
+
+
+def _clip(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 3] + "..."
+
+
 def render_finding(finding: Finding, index: int = 1, *, replay_hint: str | None = None) -> str:
     """One finding: what broke, its severity, the minimal case, why it matters, the trace, the replay."""
     inv = finding.invariant
@@ -169,11 +197,7 @@ def render_finding(finding: Finding, index: int = 1, *, replay_hint: str | None 
         if finding.also:
             shown = ", ".join(finding.also[:6]) + (", ..." if len(finding.also) > 6 else "")
             out.append(f"    also seen on {len(finding.also)} more target(s): {shown}")
-        scope = case.scope
-        out.append(
-            f"    request: {scope.get('method')} {scope.get('path')} body={case.body[:60]!r}"
-            + ("..." if len(case.body) > 60 else "")
-        )
+        out.append(f"    request: {request_line(case)}")
         out.append(f"    what happened: {what_happened(finding)}")
         steps = [describe_action(a) for a in case.actions] or ["(no actions: the client sent its request and waited)"]
         out.append(f"    minimal case ({case.message_count} client message(s)):")

@@ -66,3 +66,19 @@ def make_ok() -> Any:
 
 
 not_an_app = 42
+
+
+async def asyncio_only(scope: Scope, receive: Any, send: Any) -> None:
+    """Correct on asyncio; on trio asyncio.get_running_loop() raises (the --backend trio mismatch)."""
+    if scope["type"] != "http" or not await _read_body(receive):
+        return
+    asyncio.get_running_loop()
+    await send({"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"2")]})
+    await send({"type": "http.response.body", "body": b"ok"})
+
+
+async def routed(scope: Scope, receive: Any, send: Any) -> None:
+    """Two routes named with --path: /good is correct, /bad sends a second start."""
+    if scope["type"] != "http":
+        return
+    await (double_start if scope["path"].startswith("/bad") else ok)(scope, receive, send)

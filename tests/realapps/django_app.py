@@ -1,8 +1,10 @@
 """A one-file Django project (settings, views and URLconf here), served by Django's ASGI handler.
 
-Function and class-based views, ``require_http_methods``, typed path
-converters, an ``include()`` with its own prefix, a regex route and a
-streaming and a file response, as Django's docs write them.
+Function and class-based views (sync and async), ``require_http_methods``,
+typed path converters, an ``include()`` with its own prefix, a regex route,
+sync and async streaming responses, a file response, sessions (signed
+cookies: no database), GZip and a custom 500 handler, as Django's docs write
+them.
 """
 
 from __future__ import annotations
@@ -23,9 +25,11 @@ if not settings.configured:
         ALLOWED_HOSTS=["*"],
         MIDDLEWARE=[
             "django.middleware.gzip.GZipMiddleware",
+            "django.contrib.sessions.middleware.SessionMiddleware",
             "django.middleware.common.CommonMiddleware",
         ],
-        INSTALLED_APPS=[],
+        INSTALLED_APPS=["django.contrib.sessions"],
+        SESSION_ENGINE="django.contrib.sessions.backends.signed_cookies",
     )
     django.setup()
 
@@ -73,6 +77,23 @@ def download(request: HttpRequest) -> FileResponse:
 
 def boom(request: HttpRequest) -> HttpResponse:
     raise RuntimeError("boom")
+
+
+def visits(request: HttpRequest) -> JsonResponse:
+    request.session["visits"] = request.session.get("visits", 0) + 1
+    return JsonResponse({"visits": request.session["visits"]})
+
+
+async def ticks(request: HttpRequest) -> StreamingHttpResponse:
+    async def gen():  # type: ignore[no-untyped-def]
+        for i in range(5):
+            yield f"tick {i}\n"
+
+    return StreamingHttpResponse(gen(), content_type="text/plain")
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    return HttpResponse("server error", status=500, content_type="text/plain")
 
 
 class ItemView(View):
@@ -124,11 +145,15 @@ urlpatterns = [
     path("numbers/", numbers, name="numbers"),
     path("download/", download, name="download"),
     path("boom/", boom, name="boom"),
+    path("visits/", visits, name="visits"),
+    path("ticks/", ticks, name="ticks"),
     path("items/<int:item_id>/", ItemView.as_view(), name="item"),
     path("articles/<slug:slug>/", ArticleView.as_view(), name="article"),
     re_path(r"^archive/(?P<year>[0-9]{4})/$", year_archive, name="archive"),
     re_path(r"^codes/(?P<code>[A-Z]{2}|[0-9]{3})/(?:x|y)$", complicated, name="complicated"),
     path("api/v1/", include(api_patterns)),
 ]
+
+handler500 = server_error
 
 application = get_asgi_application()

@@ -1,0 +1,56 @@
+"""``asgifuzz._in_app``: what a run says about integrations that wrap the framework's ``__call__``."""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+import pytest
+from fastapi import FastAPI
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.gzip import GZipMiddleware
+from starlette.responses import PlainTextResponse
+from starlette.routing import Route
+
+import asgifuzz
+from asgifuzz._in_app import patched_call_notes
+
+
+async def hello(request: Any) -> PlainTextResponse:
+    return PlainTextResponse("hello")
+
+
+def patch_like_sentry(monkeypatch: pytest.MonkeyPatch, *, wraps: bool) -> list[int]:
+    """Replace ``Starlette.__call__`` from this module, as sentry-sdk's Starlette integration does."""
+    old = Starlette.__call__
+    calls: list[int] = []
+
+    async def patched(self: Starlette, scope: Any, receive: Any, send: Any) -> None:
+        calls.append(1)
+        await old(self, scope, receive, send)
+
+    monkeypatch.setattr(Starlette, "__call__", functools.wraps(old)(patched) if wraps else patched)
+    return calls
+
+
+def test_an_unpatched_app_has_no_note() -> None:
+    assert patched_call_notes(Starlette(routes=[Route("/", hello)])) == []
+    assert patched_call_notes(FastAPI()) == []
+    assert patched_call_notes(object()) == []
+
+
+@pytest.mark.parametrize("wraps", [False, True])  # functools.wraps copies __module__: the code's module decides
+def test_a_replaced_starlette_call_is_named_and_said_to_have_no_bare_comparison(
+    monkeypatch: pytest.MonkeyPatch, wraps: bool
+) -> None:
+    calls = patch_like_sentry(monkeypatch, wraps=wraps)
+    for app in (Starlette(routes=[Route("/", hello)]), FastAPI()):
+        [note] = patched_call_notes(app)
+        assert note.startswith(f"Starlette.__call__ is replaced by {__name__}: ")
+        assert "no bare comparison exists for it" in note
+    # A run says so among its notes, and fuzzes the app through the wrapper (as deployed).
+    app = Starlette(routes=[Route("/", hello)], middleware=[Middleware(GZipMiddleware)])
+    result = asgifuzz.fuzz(app, max_examples=20, seed=1)
+    assert [n for n in result.notes if "Starlette.__call__ is replaced by" in n] == patched_call_notes(app)
+    assert calls
