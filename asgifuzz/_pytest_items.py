@@ -93,7 +93,10 @@ def target_ids(load: Loader) -> list[tuple[str, str]]:
         app, middleware, endpoints, settings = load()
         if app is None and middleware is None:
             return []
-        found = discover_targets(app, middleware=middleware, endpoints=endpoints, paths=settings.paths or None, notes=[])
+        # The lifespan target gets no item of its own: an app's single item fuzzes it (as fuzz() does).
+        found = discover_targets(
+            app, middleware=middleware, endpoints=endpoints, paths=settings.paths or None, notes=[], lifespan=False
+        )
         targets = select_targets(found, settings.routes)
     except (Exception, pytest.fail.Exception):  # left to the test: it reports the error itself
         return []
