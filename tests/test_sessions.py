@@ -75,9 +75,17 @@ def _app(middleware: type) -> Starlette:
     )
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_per_request_state_on_self_is_found_with_two_overlapping_connections(backend: Backend) -> None:
-    result = fuzz(_app(PathOnSelf), max_examples=400, seed=2, backends=(backend,), checks=["connection-isolation"])
+    result = fuzz(
+        _app(PathOnSelf),
+        max_examples=400,
+        seed=2,
+        backends=(backend,),
+        checks=["connection-isolation"],
+        max_connections=3,
+    )
     found = [f for f in result.findings if f.code == "connection-isolation"]
     assert found, [f.code for f in result.findings]
     case = found[0].case
@@ -89,9 +97,10 @@ def test_per_request_state_on_self_is_found_with_two_overlapping_connections(bac
     assert "[connection 1]" in details and "[connection 2]" in details  # the report shows both
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_the_correct_twin_is_clean(backend: Backend) -> None:
-    result = fuzz(_app(PathInLocals), max_examples=300, seed=2, backends=(backend,))
+    result = fuzz(_app(PathInLocals), max_examples=300, seed=2, backends=(backend,), max_connections=3)
     assert result.findings == []
 
 
@@ -121,8 +130,11 @@ async def leaky(scope: Any, receive: Any, send: Any) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
+@pytest.mark.slow
 def test_a_context_variable_leaking_between_sequential_requests_is_found() -> None:
-    result = fuzz(leaky, max_examples=300, seed=1, backends=("asyncio",), checks=["connection-isolation"])
+    result = fuzz(
+        leaky, max_examples=300, seed=1, backends=("asyncio",), checks=["connection-isolation"], max_connections=3
+    )
     found = [f for f in result.findings if f.code == "connection-isolation"]
     assert found, [f.code for f in result.findings]
     case = found[0].case
