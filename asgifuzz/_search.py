@@ -98,6 +98,20 @@ class SearchResult:
 ProgressCallback = Callable[[Stats, list[Finding], float], None]
 
 
+def _openapi_of(target: Target, cache: dict[int, dict[str, Any] | None]) -> dict[str, Any] | None:
+    """The OpenAPI document a route target's app describes itself with (FastAPI, Litestar), if any."""
+    if target.instrumented or target.protocol != "http" or not target.id.startswith("route "):
+        return None
+    if id(target.app) not in cache:
+        from asgifuzz.routes.openapi import served_openapi
+
+        try:
+            cache[id(target.app)] = served_openapi(target.app)
+        except Exception:  # an app that cannot build its document: fuzzed without it
+            cache[id(target.app)] = None
+    return cache[id(target.app)]
+
+
 _KEYED: dict[FindingKey, type[Violation]] = {}
 
 
@@ -181,8 +195,15 @@ class Search:
         self.deadline = None if settings.max_time is None else self.start + settings.max_time
         self.by_id = {t.id: t for t in self.targets}
         # Strategies are built once, not per draw.
+        docs: dict[int, dict[str, Any] | None] = {}  # app id -> its OpenAPI document
         self._scopes = {
-            t.id: http_scopes(t.methods, path=t.path, max_body=settings.max_body, extra_headers=t.extra_headers)
+            t.id: http_scopes(
+                t.methods,
+                path=t.path,
+                max_body=settings.max_body,
+                extra_headers=t.extra_headers,
+                openapi=_openapi_of(t, docs),
+            )
             if t.protocol == "http"
             else lifespan_scopes()
             if t.protocol == "lifespan"
