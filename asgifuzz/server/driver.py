@@ -292,7 +292,10 @@ class Driver:
             while not app.finished:
                 await self._wait_for_change()
         if not app.finished:
-            if not any(f.invariant is RECEIVE_AFTER_DISCONNECT for f in self.findings):
+            cause = conn.receive_after_disconnect_finding()
+            if cause is not None:
+                self.report(cause)
+            elif not any(f.invariant is RECEIVE_AFTER_DISCONNECT for f in self.findings):
                 self.report(
                     hang_finding(
                         spinning=self.spinning,
