@@ -59,7 +59,8 @@ def isolation_findings(app: ASGIApp, outcome: Outcome, settings: Settings) -> li
 def _with_pauses(case: Case, pauses: list[tuple[int, float]]) -> Case:
     """The connection alone, waiting where it waited in the session while another connection ran."""
     actions = list(case.actions)
+    # Always, even after no time: in the session the other connection's settles let this
+    # connection's app run to where it blocks (after a partial ``Run(steps)``, say).
     for index, seconds in sorted(pauses, reverse=True):
-        if seconds > 0:
-            actions.insert(index, Pause(seconds))
+        actions.insert(index, Pause(seconds))
     return replace(case, actions=tuple(actions))

@@ -86,7 +86,10 @@ def test_per_request_state_on_self_is_found_with_two_overlapping_connections(bac
         checks=["connection-isolation"],
         max_connections=3,
     )
-    found = [f for f in result.findings if f.code == "connection-isolation"]
+    # The app's own route (the stack targets in front of asgifuzz's endpoints are judged elsewhere).
+    found = [
+        f for f in result.findings if f.code == "connection-isolation" and f.case and f.case.target.startswith("route")
+    ]
     assert found, [f.code for f in result.findings]
     case = found[0].case
     assert case is not None

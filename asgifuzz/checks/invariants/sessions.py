@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from asgifuzz.checks.invariants._registry import define as _define
+from asgifuzz.checks.invariants._registry import define as _define, same_for_all
 
 CONNECTION_ISOLATION = _define(
     code="connection-isolation",
@@ -18,4 +18,5 @@ CONNECTION_ISOLATION = _define(
     "request, a shared buffer or a wrongly keyed cache hands one client another "
     "client's data.",
     source="ASGI spec, asgi.rst 'Applications' (one application instance per server, many concurrent scopes); issue 14",
+    servers=same_for_all("harms: every server runs one app instance for all its connections"),
 )
