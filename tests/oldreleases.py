@@ -51,6 +51,11 @@ PINS: dict[str, list[str]] = {
     "starlette-0.46.2": ["starlette==0.46.2", "uvicorn"],
     "asgiref-3.2.1": ["asgiref==3.2.1", "uvicorn"],  # django/asgiref#115: WsgiToAsgi reads the first chunk only
     "asgiref-3.2.2": ["asgiref==3.2.2", "uvicorn"],
+    # A real websocket middleware bug (tests/test_ws_middleware_release.py): aioprometheus 23.3.0's
+    # MetricsMiddleware returns without calling the app for a websocket scope (claws/aioprometheus#93),
+    # fixed in 23.12.0 (#94, #97).  websockets: uvicorn's websocket protocol; wsproto: confirm's client.
+    "aioprometheus-23.3.0": ["aioprometheus==23.3.0", "starlette==1.10.0", "uvicorn==0.54.0", "websockets", "wsproto"],
+    "aioprometheus-23.12.0": ["aioprometheus==23.12.0", "starlette==1.10.0", "uvicorn==0.54.0", "websockets", "wsproto"],
     # tests/test_realapps.py: 5.8.2 builds its metrics in its middleware's constructor, so a rebuilt stack that
     # re-ran the constructor died with "Duplicated timeseries in CollectorRegistry" (issue 10).
     "prometheus-5.8.2": [

@@ -205,6 +205,7 @@ def render_finding(finding: Finding, index: int = 1, *, replay_hint: str | None 
     out.append("    why it matters:")
     out += ["      " + line for line in textwrap.wrap(inv.explanation, 90)]
     out.append(f"    rule: {inv.source}")
+    out.append(f"    real servers: {inv.servers_line()}")
     out.append("    trace:")
     out += ["    " + line for line in render_trace(finding.trace)]
     if finding.exception is not None:
