@@ -83,6 +83,7 @@ def fuzz(
         max_depth=max_depth,
         paths=paths or settings.paths,
         notes=notes,
+        lifespan=settings.lifespan != "off",
     )
     targets = select_targets(targets, settings.routes)
     with hypothesis_home(settings.database):  # no stray .hypothesis/ in the working directory

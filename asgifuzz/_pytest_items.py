@@ -5,8 +5,8 @@ test item per target of the app -- each route, and the app's middleware
 stack in front of each adversarial endpoint -- named after it
 (``test_app[GET-/items/{id}]``, ``test_app[stack-polls_disconnect]``), so
 ``pytest -k items`` fuzzes the routes under /items only and a failure names
-the route.  An app with a single target keeps its single item, named as
-before.  The marker's budget is the app's: its items share it (at least
+the route.  An app with a single target (a plain ASGI callable, besides
+its lifespan) keeps its single item, named as before.  The marker's budget is the app's: its items share it (at least
 ``MIN_EXAMPLES`` each), so a whole run costs what it did as one test.
 
 A bug in a middleware shows behind every endpoint: the first item it fails
@@ -21,13 +21,14 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
 if TYPE_CHECKING:
+    from asgifuzz._config import Settings
     from asgifuzz._finding import Finding
 
 __all__ = (
@@ -75,39 +76,29 @@ def _unique(ids: list[str]) -> list[str]:
     return out
 
 
-def target_ids(
-    options: Mapping[str, Any], load: Callable[[Mapping[str, Any]], tuple[Any, Any]]
-) -> list[tuple[str, str]]:
+Loader = Callable[[], "tuple[Any, Any, Any, Settings]"]
+
+
+def target_ids(load: Loader) -> list[tuple[str, str]]:
     """(target id, pytest id) of each target the marker's app has; empty when it has one or cannot be read.
 
-    ``load`` returns the app and the middleware list from the marker's
-    options.  Anything that goes wrong here (an app that does not import)
-    is left to the test itself, which fails with its one-line message.
+    ``load`` returns what the test would fuzz: the app, the middleware list,
+    the endpoints and the ``Settings`` (its ``paths`` and ``routes`` shape
+    the targets as ``fuzz`` does).  Anything that goes wrong here (an app
+    that does not import) is left to the test, which fails with its one line.
     """
-    from asgifuzz._targets import discover_targets
+    from asgifuzz._targets import discover_targets, select_targets
 
     try:
-        app, middleware = load(options)
+        app, middleware, endpoints, settings = load()
         if app is None and middleware is None:
             return []
-        targets = discover_targets(
-            app,
-            middleware=middleware,
-            endpoints=options.get("endpoints"),
-            paths=options.get("paths") or None,
-            notes=[],
-        )
-        routes = options.get("routes")
-        if routes:
-            from asgifuzz import _targets
-
-            select = getattr(_targets, "select_targets", None)
-            if select is not None:
-                targets = select(targets, (routes,) if isinstance(routes, str) else tuple(routes))
+        found = discover_targets(app, middleware=middleware, endpoints=endpoints, paths=settings.paths or None, notes=[])
+        targets = select_targets(found, settings.routes)
     except (Exception, pytest.fail.Exception):  # left to the test: it reports the error itself
         return []
-    if len(targets) <= 1:
-        return []
+    if sum(1 for t in targets if t.protocol != "lifespan") <= 1:
+        return []  # a plain ASGI app (one target, and its lifespan): one item, as before
     ids = [t.id for t in targets]
     return list(zip(ids, _unique([item_id(i) for i in ids]), strict=True))
 
@@ -132,9 +123,9 @@ class ItemTarget:
         return self.id
 
 
-def parametrize(metafunc: pytest.Metafunc, options: Mapping[str, Any], load: Callable[[Mapping[str, Any]], tuple[Any, Any]]) -> None:
+def parametrize(metafunc: pytest.Metafunc, load: Loader) -> None:
     """Parametrize a marked test by its app's targets (nothing when the app has one target)."""
-    pairs = target_ids(options, load)
+    pairs = target_ids(load)
     if not pairs:
         return
     if PARAM not in metafunc.fixturenames:

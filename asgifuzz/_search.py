@@ -98,6 +98,20 @@ class SearchResult:
 ProgressCallback = Callable[[Stats, list[Finding], float], None]
 
 
+def _openapi_of(target: Target, cache: dict[int, dict[str, Any] | None]) -> dict[str, Any] | None:
+    """The OpenAPI document a route target's app describes itself with (FastAPI, Litestar), if any."""
+    if target.instrumented or target.protocol != "http" or not target.id.startswith("route "):
+        return None
+    if id(target.app) not in cache:
+        from asgifuzz.routes.openapi import served_openapi
+
+        try:
+            cache[id(target.app)] = served_openapi(target.app)
+        except Exception:  # an app that cannot build its document: fuzzed without it
+            cache[id(target.app)] = None
+    return cache[id(target.app)]
+
+
 _KEYED: dict[FindingKey, type[Violation]] = {}
 
 
@@ -181,8 +195,15 @@ class Search:
         self.deadline = None if settings.max_time is None else self.start + settings.max_time
         self.by_id = {t.id: t for t in self.targets}
         # Strategies are built once, not per draw.
+        docs: dict[int, dict[str, Any] | None] = {}  # app id -> its OpenAPI document
         self._scopes = {
-            t.id: http_scopes(t.methods, path=t.path, max_body=settings.max_body, extra_headers=t.extra_headers)
+            t.id: http_scopes(
+                t.methods,
+                path=t.path,
+                max_body=settings.max_body,
+                extra_headers=t.extra_headers,
+                openapi=_openapi_of(t, docs),
+            )
             if t.protocol == "http"
             else lifespan_scopes()
             if t.protocol == "lifespan"
@@ -194,7 +215,7 @@ class Search:
             for t in self.targets
             if t.compose
         }
-        self._target = st.sampled_from(self.targets)
+        self._target = _target_strategy(self.targets)
         self._backend = st.sampled_from(list(settings.backends))
         self._schedule_seed = st.integers(0, 2**16 - 1)
         self._server = server_behaviours(settings.profile)
@@ -235,18 +256,25 @@ class Search:
     # -------------------------------------------------------------- running
 
     def run(self) -> SearchResult:
-        self._replay_seeds()
-        if self.settings.exitfirst and self.found:
-            return self._result()
-        try:
-            self._rounds()
-        except KeyboardInterrupt:
-            return self._result(interrupted=True)
-        if self.settings.profile is None:
-            from asgifuzz._behaviours import name_behaviours
+        from asgifuzz.server.loop import close_runners
 
-            name_behaviours(list(self.found.values()), self.by_id, self.settings)
-        return self._result()
+        # One loop and one lifespan per backend serve the whole search (as a
+        # server's process serves every connection); both end with it.
+        try:
+            self._replay_seeds()
+            if self.settings.exitfirst and self.found:
+                return self._result()
+            try:
+                self._rounds()
+            except KeyboardInterrupt:
+                return self._result(interrupted=True)
+            if self.settings.profile is None:
+                from asgifuzz._behaviours import name_behaviours
+
+                name_behaviours(list(self.found.values()), self.by_id, self.settings)
+            return self._result()
+        finally:
+            close_runners()
 
     def _replay_seeds(self) -> None:
         """Corpus seeds first: replayed as they are, no shrinking needed."""
@@ -390,6 +418,24 @@ class Search:
         if new is not None:
             self.latest[new.key] = new
             raise _keyed_exception(new)
+
+
+#: One example in this many goes to a lifespan target when the run has others: the lifespan
+#: protocol has few states and must not take half the budget of a one-route app.
+LIFESPAN_SHARE = 10
+
+
+def _target_strategy(targets: Sequence[Target]) -> Any:
+    from hypothesis import strategies as st
+
+    lifespan = [t for t in targets if t.protocol == "lifespan"]
+    others = [t for t in targets if t.protocol != "lifespan"]
+    if not lifespan or not others:
+        return st.sampled_from(list(targets))
+    # The last value picks lifespan, so shrinking (towards 0) keeps an example on its protocol.
+    return st.integers(0, LIFESPAN_SHARE - 1).flatmap(
+        lambda i: st.sampled_from(lifespan) if i == LIFESPAN_SHARE - 1 else st.sampled_from(others)
+    )
 
 
 def search(

@@ -416,8 +416,14 @@ def discover_targets(
     max_depth: int = 6,
     paths: Sequence[str] | None = None,
     notes: list[str] | None = None,
+    lifespan: bool = True,
 ) -> list[Target]:
     """The targets of a fuzz run (see the module docstring).
+
+    With ``lifespan`` (the default; ``Settings.lifespan`` "off" turns it off)
+    the run also fuzzes the lifespan protocol: the app against itself without
+    its user middleware, or the middleware list in front of each lifespan
+    endpoint (``lifespan_targets``).  Composed stacks get none.
 
     With ``compose``, each example draws its own stack (order, depth and
     repeats) from ``middleware``, up to ``max_depth`` layers.  ``paths``
@@ -433,7 +439,8 @@ def discover_targets(
             if max_depth < 1:
                 raise UsageError(f"max_depth={max_depth!r} must be at least 1")
             return _compose_targets(middleware, endpoints, max_depth)
-        return _endpoint_targets(middleware, stack_label(middleware), endpoints)
+        targets = _endpoint_targets(middleware, stack_label(middleware), endpoints)
+        return targets + (lifespan_targets(middleware=middleware) if lifespan and endpoints is None else [])
     if compose:
         raise UsageError("compose=True needs a middleware list to compose stacks from")
     if app is None:
@@ -454,7 +461,7 @@ def discover_targets(
     if not targets:
         # (discover_routes has said so in a note already.)
         targets.append(Target(id="app", app=runnable, methods=("GET", "POST"), path="/{path:path}"))
-    return targets
+    return targets + (lifespan_targets(app) if lifespan else [])
 
 
 def _route_targets(app: ASGIApp, bare: ASGIApp | None, paths: Sequence[str] | None, notes: list[str]) -> list[Target]:

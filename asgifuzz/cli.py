@@ -304,7 +304,7 @@ def _cmd_checks(args: argparse.Namespace) -> int:
     if args.json:
         doc = [
             {"code": inv.code, "group": inv.group, "severity": inv.severity, "title": inv.title,
-             "explanation": inv.explanation, "source": inv.source}
+             "explanation": inv.explanation, "source": inv.source, "servers": inv.servers_json()}
             for inv in items
         ]  # fmt: skip
         print(json.dumps(doc, indent=2))
@@ -316,7 +316,7 @@ def _cmd_checks(args: argparse.Namespace) -> int:
     table.add_column("severity")
     table.add_column("what it means / source")
     for inv in items:
-        table.add_row(inv.code, inv.group, severity_style(inv.severity), f"{inv.title}\n[dim]source: {inv.source}[/]")
+        table.add_row(inv.code, inv.group, severity_style(inv.severity), f"{inv.title}\n[dim]real servers: {inv.servers_line()}\nsource: {inv.source}[/]")
     console.print(table)
     return EXIT_OK
 

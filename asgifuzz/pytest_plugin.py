@@ -290,19 +290,23 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         return
     from asgifuzz._pytest_items import parametrize
 
-    options = _marker_options(metafunc.definition.nodeid, marker)
-    parametrize(metafunc, options, lambda o: _load_apps(metafunc.config, o))
+    nodeid = metafunc.definition.nodeid
+    options = _marker_options(nodeid, marker)
+    parametrize(metafunc, lambda: _what_to_fuzz(metafunc.config, nodeid, options))
 
 
-def _load_apps(config: pytest.Config, options: Mapping[str, Any]) -> tuple[Any, Any]:
-    """The marker's app and middleware list, loaded as ``run_check`` loads them."""
-    app_dir = options.get("app_dir")
+def _what_to_fuzz(config: pytest.Config, nodeid: str, options: Mapping[str, Any]) -> tuple[Any, Any, Any, Settings]:
+    """The app, middleware list, endpoints and settings ``run_check`` would fuzz with, loaded the same way."""
+    plugin = _plugin_options(config, options)
+    settings = build_settings(config, nodeid, {k: v for k, v in options.items() if k not in _PLUGIN_OPTIONS})
+    app_dir = plugin.get("app_dir")
     rootdir = str(config.rootpath)
     if app_dir is None and rootdir not in sys.path:
         sys.path.append(rootdir)  # after everything else: never shadow installed packages
-    app = None if options.get("app") is None else _load(options["app"], app_dir, rootdir, factory=bool(options.get("factory")))[0]
-    middleware = None if options.get("middleware") is None else _load(options["middleware"], app_dir, rootdir, is_app=False)[0]
-    return app, middleware
+    factory = bool(plugin.get("factory", False))
+    app = None if plugin.get("app") is None else _load(plugin["app"], app_dir, rootdir, factory=factory)[0]
+    middleware = None if plugin.get("middleware") is None else _load(plugin["middleware"], app_dir, rootdir, is_app=False)[0]
+    return app, middleware, plugin.get("endpoints"), settings
 
 
 @pytest.fixture
@@ -407,6 +411,17 @@ def _fail_on(config: pytest.Config, marker: object) -> FailOn:
         pytest.fail(f"asgifuzz: {exc}", pytrace=False)
 
 
+def _plugin_options(config: pytest.Config, options: Mapping[str, Any]) -> dict[str, Any]:
+    """The marker/fixture's non-``Settings`` options, the app and its folder from ``[tool.asgifuzz]`` when not given."""
+    plugin = {k: v for k, v in options.items() if k in _PLUGIN_OPTIONS}
+    project = _project(config)
+    if plugin.get("app") is None and plugin.get("middleware") is None and "app" in project:
+        plugin.update(app=project.get("app"), factory=plugin.get("factory", project.get("factory", False)))
+    if plugin.get("app_dir") is None and "app-dir" in project:
+        plugin["app_dir"] = project.get("app-dir")
+    return plugin
+
+
 def run_check(
     config: pytest.Config,
     nodeid: str,
@@ -422,12 +437,7 @@ def run_check(
     from asgifuzz._corpus import load_corpus
     from asgifuzz._errors import UsageError
 
-    plugin = {k: v for k, v in options.items() if k in _PLUGIN_OPTIONS}
-    project = _project(config)
-    if plugin.get("app") is None and plugin.get("middleware") is None and "app" in project:
-        plugin.update(app=project.get("app"), factory=plugin.get("factory", project.get("factory", False)))
-    if plugin.get("app_dir") is None and "app-dir" in project:
-        plugin["app_dir"] = project.get("app-dir")
+    plugin = _plugin_options(config, options)
     settings = build_settings(config, nodeid, {k: v for k, v in options.items() if k not in _PLUGIN_OPTIONS})
     if target is not None:
         from asgifuzz._pytest_items import share_budget

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import string
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from hypothesis import strategies as st
@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from asgifuzz._errors import UsageError
 
 from ._bodies import TypedBody, accept_encodings, typed_bodies
+from ._openapi import OperationRequests, openapi_requests_for
 
 __all__ = ("http_scopes", "request_bodies")
 
@@ -80,13 +81,19 @@ def _scope_and_body(
     bodies: st.SearchStrategy[TypedBody],
     extensions: bool,
     extra_headers: Sequence[tuple[bytes, bytes]],
+    openapi: Mapping[str, OperationRequests],
 ) -> tuple[dict[str, Any], bytes]:
     # The sub-strategies are built once by ``http_scopes``, not per draw:
     # building and validating strategies was a visible share of each example.
     method = draw(methods)
     concrete = draw(paths)
     content_type, body, coding = (None, b"", None)
-    if not (method in ("GET", "HEAD") and draw(st.booleans())):
+    described = openapi.get(method)
+    # Half the requests of a described operation carry a valid body (past
+    # validation, to the handler); the rest stay typed, random or broken.
+    if described is not None and described.body is not None and draw(st.booleans()):
+        content_type, body = b"application/json", draw(described.body)
+    elif not (method in ("GET", "HEAD") and draw(st.booleans())):
         content_type, body, coding = draw(bodies)
     http_version = draw(_VERSIONS)
     host = next((v for n, v in extra_headers if n == b"host"), b"testserver")
@@ -105,6 +112,8 @@ def _scope_and_body(
         headers.append((b"content-encoding", coding))
     headers.extend((n, v) for n, v in extra_headers if n != b"host")
     query = draw(_QUERIES)
+    if described is not None and described.query is not None and draw(st.booleans()):
+        query = draw(described.query)
     ext: dict[str, dict[str, Any]] = {}
     if extensions:
         for name in EXTENSIONS:
@@ -135,6 +144,7 @@ def http_scopes(
     max_body: int = 2048,
     extensions: bool = True,
     extra_headers: Sequence[tuple[bytes, bytes]] = (),
+    openapi: Mapping[str, Any] | None = None,
 ) -> st.SearchStrategy[tuple[dict[str, Any], bytes]]:
     """Pairs of (HTTP scope, request body) for a route.
 
@@ -142,8 +152,11 @@ def http_scopes(
     and the other Starlette convertors are filled with matching values.
     Headers are consistent with the body: a ``content-length`` that matches,
     or ``transfer-encoding: chunked`` on HTTP/1.1 (never both).  Extensions
-    the fake server supports (pathsend, trailers, early hints) are advertised
-    in about one scope in five each.
+    the fake server supports (pathsend, zerocopysend, trailers, early hints)
+    are advertised in about one scope in five each.  Bodies are typed by
+    their content type (``_bodies``); ``openapi``, the app's own OpenAPI
+    document, adds valid JSON bodies and query strings for the route's
+    operations (``_openapi``, with hypothesis-jsonschema installed).
     """
     if not methods:
         raise UsageError("methods=() is empty; pass at least one HTTP method")
@@ -156,5 +169,6 @@ def http_scopes(
         typed_bodies(request_bodies(max_size=max_body)),
         extensions,
         tuple(extra_headers),
+        openapi_requests_for(openapi, path, tuple(methods)),
     )
 

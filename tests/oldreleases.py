@@ -51,6 +51,11 @@ PINS: dict[str, list[str]] = {
     "starlette-0.46.2": ["starlette==0.46.2", "uvicorn"],
     "asgiref-3.2.1": ["asgiref==3.2.1", "uvicorn"],  # django/asgiref#115: WsgiToAsgi reads the first chunk only
     "asgiref-3.2.2": ["asgiref==3.2.2", "uvicorn"],
+    # A real websocket middleware bug (tests/test_ws_middleware_release.py): aioprometheus 23.3.0's
+    # MetricsMiddleware returns without calling the app for a websocket scope (claws/aioprometheus#93),
+    # fixed in 23.12.0 (#94, #97).  websockets: uvicorn's websocket protocol; wsproto: confirm's client.
+    "aioprometheus-23.3.0": ["aioprometheus==23.3.0", "starlette==1.10.0", "uvicorn==0.54.0", "websockets", "wsproto"],
+    "aioprometheus-23.12.0": ["aioprometheus==23.12.0", "starlette==1.10.0", "uvicorn==0.54.0", "websockets", "wsproto"],
     # tests/test_realapps.py: 5.8.2 builds its metrics in its middleware's constructor, so a rebuilt stack that
     # re-ran the constructor died with "Duplicated timeseries in CollectorRegistry" (issue 10).
     "prometheus-5.8.2": [
@@ -92,6 +97,15 @@ def venv_python(name: str) -> Path:
         return _build(name)
 
 
+def _own_dependencies(pins: list[str]) -> list[str]:
+    """asgifuzz's dependencies, but for the packages the pins fix."""
+    import tomllib
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    pinned = {re.split(r"[<>=!~\[; ]", p, maxsplit=1)[0].lower() for p in pins}
+    return [d for d in project["dependencies"] if re.split(r"[<>=!~\[; ]", d, maxsplit=1)[0].lower() not in pinned]
+
+
 def _pip(python: Path, *args: str) -> None:
     subprocess.run([str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check", *args], check=True)
 
@@ -113,9 +127,10 @@ def _build(name: str) -> Path:
     if have[:1] != wanted[:1]:  # new, or other pins: start from an empty environment
         venv.EnvBuilder(with_pip=True, clear=True).create(home)
         _pip(python, *pins)
-    # asgifuzz changed (or is new): reinstall it alone, then make sure its dependencies and the pins hold.
+    # asgifuzz changed (or is new): reinstall it alone, then make sure its dependencies and the pins hold
+    # (its dependencies but the pinned packages: Starlette 0.18-0.21 lie below asgifuzz's starlette floor).
     _pip(python, "--no-deps", "--force-reinstall", str(ROOT))
-    _pip(python, *pins, str(ROOT))
+    _pip(python, *pins, *_own_dependencies(pins))
     stamp.write_text("\n".join(wanted))
     return python
 

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from hypothesis import given, settings, strategies as st
+from pydantic import BaseModel
 
 from asgifuzz.checks.http import content_decoder, decodable_codings
 from asgifuzz.strategies import http_scopes
@@ -125,3 +126,47 @@ def test_a_coding_whose_library_is_missing_is_not_judged(monkeypatch: pytest.Mon
     monkeypatch.setattr(http, "_optional", lambda *names: None)
     assert http.content_decoder(b"br") is False and http.content_decoder(b"zstd") is False
     assert b"br" not in http.decodable_codings() and b"gzip" in http.decodable_codings()
+
+
+class Item(BaseModel):
+    name: str
+    price: float
+    tags: list[str] = []
+
+
+def _described_app() -> Any:
+    from fastapi import FastAPI
+
+    app = FastAPI()
+
+    @app.post("/items/{item_id}")
+    async def create(item_id: int, item: Item, limit: int) -> dict[str, Any]:
+        return {"id": item_id, "name": item.name, "limit": limit}
+
+    return app
+
+
+def test_openapi_operations_get_valid_bodies_and_queries_mixed_with_invalid_ones() -> None:
+    pytest.importorskip("hypothesis_jsonschema")
+    from asgifuzz import fuzz
+
+    result = fuzz(_described_app(), max_examples=150, seed=5)
+    [statuses] = [counts for target, counts in result.stats.statuses.items() if target.startswith("route POST")]
+    # Past validation to the handler, and still sent invalid requests that validation rejects.
+    assert statuses.get("200", 0) >= 3 and statuses.get("422", 0) >= 3, statuses
+    assert result.findings == []
+
+
+def test_operation_requests_follow_the_schema() -> None:
+    pytest.importorskip("hypothesis_jsonschema")
+    from hypothesis import find
+
+    from asgifuzz.routes.openapi import served_openapi
+    from asgifuzz.strategies._openapi import openapi_requests_for
+
+    doc = served_openapi(_described_app())
+    parts = openapi_requests_for(doc, "/items/{item_id:int}", ("POST",))["POST"]
+    assert parts.body is not None and parts.query is not None
+    body = json.loads(find(parts.body, lambda b: True))
+    assert isinstance(body["name"], str) and isinstance(body["price"], int | float)
+    assert find(parts.query, lambda q: True).startswith(b"limit=")

@@ -105,7 +105,8 @@ class TestRun:
         assert set(doc["coverage"]) == {
         "steps", "disconnect_positions", "targets", "backends", "stack_depths", "routes", "shapes", "server_behaviours"
     }  # fmt: skip
-        (route,) = doc["coverage"]["routes"]
+        route, lifespan = doc["coverage"]["routes"]  # sorted by target id: "app", then "lifespan"
+        assert lifespan["target"] == "lifespan"
         assert route["examples"] >= 1 and set(route["statuses"]) <= {"200", "none"}
         assert doc["coverage"]["backends"] == ["asyncio"]
 

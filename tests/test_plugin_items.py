@@ -125,3 +125,15 @@ def test_a_middleware_bug_fails_each_item_and_is_reported_in_full_once(project: 
     assert out.count("the same root cause(s) as other tests of this app") == 2
     assert "asgifuzz: root causes that failed several tests" in out
     assert "failed 3 tests, reported in full by test_service.py::test_service[POST-/items]" in out
+
+
+def test_the_project_config_names_the_app_and_restricts_the_items(project: pytest.Pytester) -> None:
+    project.makefile(".toml", pyproject='[tool.asgifuzz]\napp = "service:app"\nroutes = ["/items", "stack*read_*"]\n')
+    project.makepyfile(test_service="import pytest\n\n@pytest.mark.asgifuzz(max_examples=5)\ndef test_service():\n    pass\n")
+    result = project.runpytest_subprocess("--collect-only", "-q")
+    names = [line for line in result.outlines if line.startswith("test_service.py::")]
+    assert names == [
+        "test_service.py::test_service[POST-/items]",
+        "test_service.py::test_service[stack-read_all]",
+        "test_service.py::test_service[stack-read_part]",
+    ]

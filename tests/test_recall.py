@@ -178,3 +178,10 @@ def test_confirm_judges_a_completed_truncated_response_by_the_client_and_the_log
     assert judge("truncated-response-completed", Evidence(whole, log))[0] == "reproduced"
     assert judge("truncated-response-completed", Evidence(broken, log))[0] == "not-reproduced"
     assert judge("truncated-response-completed", Evidence(whole, ()))[0] == "undecided"
+
+
+def test_a_difference_that_comes_with_a_finding_of_the_route_itself_is_reported_too() -> None:
+    # The route raises with or without the middleware (app-raised on both sides); what the stack
+    # changed (the broken stream looks complete) leads, and both are reported.
+    result = fuzz(recallapps.stream_failure, max_examples=200, seed=3, endpoints=[])
+    assert {f.code for f in result.findings} >= {"app-raised", "truncated-response-completed"}

@@ -67,7 +67,11 @@ class TestStarletteApp:
             ("route GET /api/v2/x", "/api/v2/x", ("GET",)),
         ]  # HEAD is never a method of its own
         # The websocket route is a websocket target, not an HTTP one.
-        assert [(t.path, t.protocol) for t in targets if t.protocol != "http"] == [("/ws", "websocket")]
+        assert [(t.path, t.protocol) for t in targets if t.protocol == "websocket"] == [("/ws", "websocket")]
+        # The lifespan protocol is fuzzed too: the app against itself (no user middleware: no reference).
+        assert [(t.id, t.protocol, t.bare) for t in targets if t.protocol == "lifespan"] == [
+            ("lifespan", "lifespan", None)
+        ]
 
     def test_without_user_middleware_there_is_nothing_to_compare_against(self) -> None:
         targets = discover_targets(routed_app())
@@ -94,12 +98,14 @@ class TestStarletteApp:
         assert [t.id for t in targets if not t.id.startswith("route ")] == [
             "stack[PureASGIPassThrough] -> sse",
             "stack[PureASGIPassThrough] -> raises",
+            "lifespan",
         ]
+        assert isinstance(targets[-1].bare, Starlette)  # the app without its middleware
 
     def test_an_app_without_routes_is_one_target(self) -> None:
         app = Starlette()
         notes: list[str] = []
-        assert [(t.id, t.app) for t in discover_targets(app, notes=notes)] == [("app", app)]
+        assert [(t.id, t.app) for t in discover_targets(app, notes=notes, lifespan=False)] == [("app", app)]
         assert notes and notes[-1].startswith("no routes found")
 
 
@@ -154,9 +160,33 @@ class TestCompose:
         assert [f.code for f in broken] == ["request-body-altered"]
 
 
+class TestLifespanTargets:
+    def test_a_middleware_list_gets_a_stack_per_lifespan_endpoint(self) -> None:
+        from asgifuzz.endpoints_lifespan import LIFESPAN_ENDPOINTS
+
+        targets = discover_targets(None, middleware=[apps.PureASGIPassThrough])
+        lifespan = [t for t in targets if t.protocol == "lifespan"]
+        assert [t.id for t in lifespan] == [f"stack[PureASGIPassThrough] -> {n} (lifespan)" for n in LIFESPAN_ENDPOINTS]
+        assert all(t.bare is not None and t.instrumented for t in lifespan)
+
+    def test_named_endpoints_and_lifespan_off_leave_lifespan_out(self) -> None:
+        named = discover_targets(None, middleware=[apps.PureASGIPassThrough], endpoints=["read_all"])
+        assert [t.protocol for t in named] == ["http"]
+        assert all(t.protocol != "lifespan" for t in discover_targets(apps.echo, lifespan=False))
+
+    def test_fuzz_runs_the_lifespan_target_and_lifespan_off_does_not(self) -> None:
+        from asgifuzz import fuzz
+
+        on = fuzz(apps.echo, max_examples=60, seed=1, backend="asyncio")
+        off = fuzz(apps.echo, max_examples=60, seed=1, backend="asyncio", lifespan="off")
+        assert on.findings == [] and off.findings == []
+        assert "lifespan" in on.stats.targets_seen and "lifespan" not in off.stats.targets_seen
+
+
 class TestOtherApps:
     def test_a_plain_asgi_callable_is_one_target_on_generated_paths(self) -> None:
-        (target,) = discover_targets(apps.echo)
+        (target, lifespan) = discover_targets(apps.echo)
+        assert (lifespan.id, lifespan.app, lifespan.bare, lifespan.protocol) == ("lifespan", apps.echo, None, "lifespan")
         assert (target.id, target.app, target.bare, target.path) == ("app", apps.echo, None, "/{path:path}")
         assert target.methods == ("GET", "POST")  # never a uniform draw over every method
 
@@ -170,7 +200,7 @@ class TestOtherApps:
                 await send({"type": "http.response.body", "body": self.scope["path"].encode()})
 
         legacy: Any = ASGI2  # discover_targets is typed for ASGI 3 apps; it accepts ASGI 2 classes too
-        (target,) = discover_targets(legacy)
+        (target, _lifespan) = discover_targets(legacy)
         assert target.app is not legacy
         outcome = run_case(target.app, Case(target="app", scope=SCOPE, body=b"", actions=()))
         assert outcome.findings == [] and outcome.response.body == b"/"

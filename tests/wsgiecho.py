@@ -20,4 +20,4 @@ def echo(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterabl
     return [out]
 
 
-app = WsgiToAsgi(echo)
+app = WsgiToAsgi(echo)  # type: ignore[no-untyped-call,unused-ignore]  # typed only where asgiref is installed (daphne brings it)

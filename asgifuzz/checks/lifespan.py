@@ -71,6 +71,7 @@ def _startup_words(outcome: str | None) -> str:
         "unsupported": "was reported unsupported (an exception before the startup reply)",
         "returned": "returned without a reply (servers take it as complete)",
         "hung": "never answered",
+        "swallowed": "failed, but the LifespanFailureError hypercorn raised into it was swallowed (hypercorn serves)",
         None: "was never sent",
     }.get(outcome, str(outcome))
 
@@ -81,7 +82,7 @@ def compare_lifespan_outcomes(stack: Any, bare: Any, *, requests: bool = True) -
     text = ""
     served = ("complete", "returned")
     if s.startup != b.startup:
-        if b.startup in ("failed", "raised", "hung") and s.startup in (*served, "unsupported"):
+        if b.startup in ("failed", "raised", "hung") and s.startup in (*served, "unsupported", "swallowed"):
             text = (
                 f"the app's startup {_startup_words(b.startup)}, but behind the stack it {_startup_words(s.startup)}: "
                 "the failure was swallowed and the server would serve requests without the app's startup "

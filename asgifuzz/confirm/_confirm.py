@@ -31,6 +31,7 @@ from asgifuzz.confirm._servers import (
     launch_paths,
     start_server,
 )
+from asgifuzz.confirm._ws_client import WsClientView, replay_websocket
 
 __all__ = ("DEFAULT_TIMEOUT", "DEFAULT_TRIES", "ServerVerdict", "TryResult", "confirm_case", "select_servers")
 
@@ -48,7 +49,8 @@ class TryResult:
 
     outcome: Outcome
     reason: str
-    client: ClientView
+    #: What the client saw: an HTTP response, or a websocket conversation.
+    client: ClientView | WsClientView
     #: The server's log lines for this request.
     log: tuple[str, ...]
     #: The app's exception as the server logged it (``Type: message``).
@@ -92,7 +94,7 @@ class ServerVerdict:
         return self.attempts[-1] if self.attempts else None
 
     @property
-    def client(self) -> ClientView | None:
+    def client(self) -> ClientView | WsClientView | None:
         shown = self.shown
         return shown.client if shown is not None else None
 
@@ -122,6 +124,15 @@ class ServerVerdict:
 
 def _try_json(attempt: TryResult) -> dict[str, Any]:
     c = attempt.client
+    if isinstance(c, WsClientView):
+        return {
+            "outcome": attempt.outcome,
+            "reason": attempt.reason,
+            "exception": attempt.exception,
+            "server_exit": attempt.server_exit,
+            "client": c.to_json(),
+            "log": list(attempt.log),
+        }
     return {
         "outcome": attempt.outcome,
         "reason": attempt.reason,
@@ -213,14 +224,17 @@ def confirm_case(
         raise UsageError(f"tries must be at least 1, got {tries}")
     if timeout <= 0:
         raise UsageError(f"timeout must be positive, got {timeout}")
-    if cc.case.scope.get("type") != "http":
+    kind = cc.case.scope.get("type")
+    if kind not in ("http", "websocket"):
         raise UsageError(
-            f"{cc.name}: only HTTP cases can be replayed on a real server (scope type {cc.case.scope.get('type')!r})"
+            f"{cc.name}: only HTTP and websocket cases can be replayed on a real server (scope type {kind!r}); "
+            "a lifespan case runs once per server start"
         )
     if cc.app is None:
         raise UsageError(f"{cc.name}: the case names only middleware ({cc.middleware}); there is no app to serve")
     try:
-        build_request_head(cc.case, "127.0.0.1")
+        if kind == "http":
+            build_request_head(cc.case, "127.0.0.1")
     except ValueError as exc:
         raise UsageError(f"{cc.name}: {exc}") from None
     chosen = select_servers(servers, python)
@@ -278,10 +292,15 @@ def _confirm_on(
 
 def _one_try(server: RunningServer, cc: CorpusCase, timeout: float) -> TryResult:
     mark = server.log.mark()
+    view: ClientView | WsClientView
     try:
-        view = replay_over_socket(cc.case, server.port, timeout=timeout)
+        if cc.case.scope.get("type") == "websocket":
+            view = replay_websocket(cc.case, server.port, timeout=timeout)
+        else:
+            view = replay_over_socket(cc.case, server.port, timeout=timeout)
     except OSError as exc:
-        view = ClientView(error=f"could not connect: {type(exc).__name__}: {exc}")
+        error = f"could not connect: {type(exc).__name__}: {exc}"
+        view = WsClientView(error=error) if cc.case.scope.get("type") == "websocket" else ClientView(error=error)
     server.log.settle()
     lines = tuple(server.log.since(mark)[:MAX_LOG_LINES])
     evidence = Evidence(view, lines, server.exit_code())

@@ -16,8 +16,9 @@ from typing import Literal
 
 from asgifuzz.confirm._client import ClientView
 from asgifuzz.confirm._logs import app_exception, has_traceback, incomplete_markers, protocol_markers
+from asgifuzz.confirm._ws_client import WsClientView
 
-__all__ = ("RULES", "Evidence", "Outcome", "Rule", "judge")
+__all__ = ("RULES", "WS_RULES", "Evidence", "Outcome", "Rule", "judge")
 
 Outcome = Literal["reproduced", "not-reproduced", "undecided"]
 
@@ -26,7 +27,7 @@ Outcome = Literal["reproduced", "not-reproduced", "undecided"]
 class Evidence:
     """One try on one server."""
 
-    client: ClientView
+    client: ClientView | WsClientView
     #: The server's log lines while the request ran (and until it went quiet).
     log: tuple[str, ...]
     #: The server's exit status if it died during the try.
@@ -48,6 +49,11 @@ def _app_traceback(ev: Evidence) -> tuple[Outcome, str]:
     return "not-reproduced", "the server logged no exception for this request"
 
 
+def _http(ev: Evidence) -> ClientView:
+    assert isinstance(ev.client, ClientView)
+    return ev.client
+
+
 def _client_incomplete(ev: Evidence) -> tuple[Outcome, str]:
     markers = incomplete_markers(list(ev.log))
     if markers:
@@ -64,7 +70,7 @@ def _protocol_error(ev: Evidence) -> tuple[Outcome, str]:
     markers = protocol_markers(list(ev.log))
     if markers:
         return "reproduced", f"the server rejected a message: {markers[0]}"
-    client = ev.client
+    client = _http(ev)
     if not client.disconnected and client.error is not None and client.error.startswith("invalid response"):
         return "reproduced", f"the client got an invalid response: {client.error}"
     if not client.disconnected and client.got_response and not client.complete and not client.timed_out:
@@ -73,7 +79,7 @@ def _protocol_error(ev: Evidence) -> tuple[Outcome, str]:
 
 
 def _hang(ev: Evidence) -> tuple[Outcome, str]:
-    client = ev.client
+    client = _http(ev)
     if client.disconnected:
         return "undecided", "the client left; a hang would show only inside the app"
     if client.timed_out and not client.complete:
@@ -123,11 +129,73 @@ RULES: dict[str, Rule] = {
 }
 
 
+def _ws(ev: Evidence) -> WsClientView:
+    assert isinstance(ev.client, WsClientView)
+    return ev.client
+
+
+def _ws_protocol_error(ev: Evidence) -> tuple[Outcome, str]:
+    """A websocket message the server refuses: its log says so, or the client saw the conversation fail."""
+    markers = protocol_markers(list(ev.log))
+    if markers or has_traceback(list(ev.log)):
+        return "reproduced", f"the server rejected a message: {(markers or [ev.exception or 'a traceback'])[0]}"
+    client = _ws(ev)
+    if client.handshake == "rejected" and client.status is not None and client.status >= 500:
+        return "reproduced", f"the server failed the handshake ({client.summary()})"
+    if client.error is not None and client.error.startswith("the client refused"):
+        return "reproduced", f"the client failed the connection: {client.error}"
+    if client.server_closed and client.close_code in (1002, 1011):
+        return "reproduced", f"the server closed with {client.close_code} ({client.summary()})"
+    return "not-reproduced", f"the server reported no protocol error and the client saw: {client.summary()}"
+
+
+def _ws_handshake_incomplete(ev: Evidence) -> tuple[Outcome, str]:
+    client = _ws(ev)
+    if client.handshake == "rejected":
+        return "reproduced", f"the server answered the handshake itself: HTTP {client.status}"
+    if client.handshake is None and client.timed_out:
+        return "reproduced", "the handshake was never answered before the deadline"
+    return "not-reproduced", f"the handshake was answered by the app: {client.summary()}"
+
+
+def _ws_hang(ev: Evidence) -> tuple[Outcome, str]:
+    client = _ws(ev)
+    if client.disconnected:
+        return "undecided", "the client left; a hang would show only inside the app"
+    if client.timed_out and not client.complete:
+        return "reproduced", f"the conversation did not end before the deadline ({client.summary()})"
+    return "not-reproduced", f"the conversation ended: {client.summary()}"
+
+
+#: Websocket cases: invariant code -> rule (app-raised and its kin read the log as for HTTP).
+WS_RULES: dict[str, Rule] = {
+    "exception-on-disconnect": _app_traceback,
+    "app-raised": _app_traceback,
+    "app-hang": _ws_hang,
+    "event-loop-blocked": _ws_hang,
+    "process-exited": _exited,
+    "websocket-handshake-incomplete": _ws_handshake_incomplete,
+    **dict.fromkeys(
+        (
+            "websocket-unknown-message-type",
+            "websocket-send-before-accept",
+            "websocket-duplicate-accept",
+            "websocket-message-after-close",
+            "websocket-denial-order",
+            "websocket-invalid-message",
+            "websocket-invalid-close",
+            "websocket-subprotocol-not-offered",
+        ),
+        _ws_protocol_error,
+    ),
+}
+
+
 def judge(expect: str | None, ev: Evidence) -> tuple[Outcome, str]:
     """Apply the rule of ``expect`` (the case's invariant code) to one try."""
     if expect is None:
         return "undecided", "the case expects no finding (a passing case): nothing to confirm"
-    rule = RULES.get(expect)
+    rule = (WS_RULES if isinstance(ev.client, WsClientView) else RULES).get(expect)
     if rule is None:
         return "undecided", f"no real-server rule for {expect!r}: judge from the evidence below"
     return rule(ev)

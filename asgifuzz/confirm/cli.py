@@ -13,6 +13,7 @@ from asgifuzz._corpus import CorpusCase, corpus_files, load_case
 from asgifuzz.confirm._confirm import DEFAULT_TIMEOUT, DEFAULT_TRIES, ServerVerdict, confirm_case, select_servers
 from asgifuzz.confirm._logs import condense
 from asgifuzz.confirm._servers import SERVERS
+from asgifuzz.confirm._ws_client import WsClientView
 
 __all__ = ("add_confirm_parser", "cmd_confirm")
 
@@ -195,7 +196,10 @@ def _render_verdict(v: ServerVerdict, *, verbose: bool) -> list[str]:
             out.append(f"    try {v.attempts.index(attempt) + 1}: {attempt.outcome}: {attempt.reason}")
         c = attempt.client
         out.append(f"    client saw: {c.summary()}")
-        if c.body:
+        if isinstance(c, WsClientView):
+            if c.received:
+                out.append(f"    messages: {[m for _, m in c.received][:5]!r}")
+        elif c.body:
             out.append(f"    body: {c.body_preview()}")
         if attempt.exception:
             out.append(f"    app exception: {attempt.exception}")

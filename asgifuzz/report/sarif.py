@@ -50,7 +50,7 @@ def _rules() -> list[dict[str, Any]]:
             "fullDescription": {"text": inv.explanation},
             "help": {"text": f"{inv.explanation}\n\nSource: {inv.source}"},
             "defaultConfiguration": {"level": inv.severity},
-            "properties": {"group": inv.group, "source": inv.source, "severity": inv.severity, "tags": ["asgi", inv.group]},
+            "properties": {"group": inv.group, "source": inv.source, "severity": inv.severity, "servers": inv.servers_json(), "tags": ["asgi", inv.group]},
         }
         for code, inv in INVARIANTS.items()
     ]

@@ -18,6 +18,11 @@ When the script ends the client sends the rest of its body and waits (in
 virtual time, autojumping) for the response; if none completes it gives up
 and disconnects.  The app then has ``hang_timeout`` virtual seconds to return.
 Tasks the app started and left running are reported and cancelled.
+
+Every case of a process runs on the same long-lived loop of its backend
+(``server.loop.Runner``) with the app's lifespan started once on it, so a
+replayed case (``replay``, ``asgifuzz replay``) meets the app as the search
+did: started, on a loop that has served other cases.
 """
 
 from __future__ import annotations
@@ -36,8 +41,7 @@ from asgifuzz.checks.lifecycle import AppEnd, EndKind, app_end_findings, hang_fi
 from asgifuzz.server import running
 from asgifuzz.server.app import AppTask
 from asgifuzz.server.http import ClientView, HTTPConnection
-from asgifuzz.server.lifespan import Lifespan
-from asgifuzz.server.loop import current_clock, run_on_loop
+from asgifuzz.server.loop import Runner, call_in_caller, current_clock, runner_for
 from asgifuzz.server.probe import Probe, install_probe
 from asgifuzz.server.profiles import profile_of
 from asgifuzz.server.trace import Recorder
@@ -91,7 +95,8 @@ class Driver:
         self.probe = Probe(record=lambda kind, detail: self.recorder.record("endpoint", kind, None, detail))
         self.app_task = AppTask(app, self.recorder, on_end=self._app_ended)
         self.connection = self._connect(case)
-        self.lifespan = Lifespan(app, settings.lifespan, self.recorder, settings.lifespan_timeout)
+        #: The long-lived loop the case runs on (``run_case`` sets it): its shared lifespans.
+        self.runner: Runner | None = None
         self.spinning = False
         self._changed: Any = None  # an anyio.Event, made inside the loop
         self.clock: Any = None
@@ -140,12 +145,10 @@ class Driver:
         self.recorder.clock = self.clock.current_time if self.case.backend == "trio" else self.clock.time
         self._changed = anyio.Event()
         install_probe(self.probe)
+        state = await self._lifespan_state()
+        self.recorder.origin = self.clock.current_time() if self.case.backend == "trio" else self.clock.time()
         async with anyio.create_task_group() as tg:
-            if self.lifespan.wanted:
-                self.clock.autojump = True
-                await self.lifespan.startup(tg)
-                self.clock.autojump = False
-            scope = self.connection.build_scope(self.lifespan.state)
+            scope = self.connection.build_scope(state)
             self.app_task.tracking = True
             label = self._label(scope)
             tg.start_soon(self.app_task.run, scope, self.connection.receive, self.connection.send, label)
@@ -161,10 +164,19 @@ class Driver:
                 self.actions.append(action)
                 await self._apply(action)
             await self._finish()
-            await self.lifespan.shutdown()
             self.app_task.cancelling = True
             tg.cancel_scope.cancel()
         self._check_end()
+
+    async def _lifespan_state(self) -> dict[str, Any]:
+        """The app's lifespan state: started once per loop (``SharedLifespans``), as a server does."""
+        runner = self.runner
+        if runner is None:
+            return {}
+        settings = self.settings
+        return await runner.lifespans.state(
+            self.app_task.app, settings.lifespan, settings.lifespan_timeout, runner.task_group, self.clock
+        )
 
     async def _settle(self) -> None:
         quiet = await self.clock.idle()
@@ -208,13 +220,18 @@ class Driver:
                 await self._wait_for_change()
         if not (conn.response.complete or app.finished or conn.disconnected):
             if conn.waits_after_request is not None and not conn.checker.started:
-                self.report(request_deadlock(conn.waits_after_request, conn.profile.name, self.settings.client_patience))
+                self.report(
+                    request_deadlock(conn.waits_after_request, conn.profile.name, self.settings.client_patience)
+                )
             conn.disconnect("client gave up waiting for the response")
         with anyio.move_on_after(self.settings.hang_timeout):
             while not app.finished:
                 await self._wait_for_change()
         if not app.finished:
-            if not any(f.invariant is RECEIVE_AFTER_DISCONNECT for f in self.findings):
+            cause = conn.receive_after_disconnect_finding()
+            if cause is not None:
+                self.report(cause)
+            elif not any(f.invariant is RECEIVE_AFTER_DISCONNECT for f in self.findings):
                 self.report(
                     hang_finding(
                         spinning=self.spinning,
@@ -271,19 +288,40 @@ def run_case(
     the run goes), else from ``case.actions``.
     """
     settings = settings or Settings()
-    driver = _driver_class(case)(app, case, settings, source or ScriptSource(case.actions))
+    driver = _driver_class(case)(app, case, settings, _CallerSource(source or ScriptSource(case.actions)))
+    runner = runner_for(case.backend, settings.virtual_time)
+    driver.runner = runner
+    recorder = driver.recorder
+
+    def on_start() -> None:
+        # Trace times count from the case's start: the loop's clock runs on across cases.
+        clock = current_clock(case.backend)
+        recorder.origin = clock.current_time() if case.backend == "trio" else clock.time()
+
     running.set_current(driver)
+    running.set_loop_thread(getattr(runner, "thread_ident", None))
     try:
-        run_on_loop(
-            driver.main,
-            backend=case.backend,
-            virtual_time=settings.virtual_time,
-            schedule_seed=case.schedule_seed,
-            tracker=driver.app_task,
-        )
+        runner.run(driver.main, tracker=driver.app_task, schedule_seed=case.schedule_seed, on_start=on_start)
     finally:
         running.set_current(None)
+        running.set_loop_thread(None)
     return driver.outcome()
+
+
+class _CallerSource:
+    """An action source whose draws happen in the caller's thread (Hypothesis is not thread-safe)."""
+
+    def __init__(self, source: Any) -> None:
+        self._source = source
+
+    def next_action(self, connection: Any) -> Any:
+        return call_in_caller(self._source.next_action, connection)
+
+    def __getattr__(self, name: str) -> Any:
+        value = getattr(self._source, name)
+        if callable(value):
+            return lambda *args, **kw: call_in_caller(lambda: value(*args, **kw))
+        return value
 
 
 def _driver_class(case: Case) -> type[Driver]:

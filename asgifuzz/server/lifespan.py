@@ -10,10 +10,11 @@ startup that fails (``lifespan.startup.failed``, or an exception in ``on``
 mode) or does not finish is a ``LifespanError``: one clear line, never a
 finding per request.
 
-The startup runs in each example's own event loop: what it creates (locks,
-connection pools, clients) is bound to that loop, so it cannot be shared
-with the next example's loop.  Sharing one started app across examples
-needs one loop across examples (sessions of many connections).
+As on a real server, one lifespan serves many connections: the startup runs
+once per app on the process's long-lived loop (``server.loop.Runner``),
+at the app's first case, and its shutdown when the loop closes (the end of
+the search).  What the startup creates (locks, queues, pools, clients) stays
+bound to the loop every later case runs on (``SharedLifespans``).
 """
 
 from __future__ import annotations
@@ -25,9 +26,12 @@ from asgifuzz._frames import exception_text
 from asgifuzz._types import ASGIApp
 from asgifuzz.server.trace import Recorder
 
-__all__ = ("Lifespan", "LifespanError", "LifespanMode")
+__all__ = ("Lifespan", "LifespanError", "LifespanMode", "SharedLifespans")
 
 LifespanMode = Literal["auto", "on", "off"]
+
+#: Started lifespans kept per loop; the least recently used is shut down past this.
+MAX_SHARED = 64
 
 #: Apps found not to support lifespan in ``auto`` mode (by id; the app is kept alive).
 _UNSUPPORTED: dict[int, object] = {}
@@ -143,3 +147,50 @@ class Lifespan:
         if self.running and self._ended is None:
             self.recorder.record("server", "lifespan", {"type": "lifespan.shutdown"})
             await self._exchange("shutdown")
+
+
+class SharedLifespans:
+    """The lifespans started on one loop: one per (app, mode), shut down when the loop closes."""
+
+    def __init__(self) -> None:
+        self._started: dict[tuple[int, str], Lifespan] = {}
+        #: Startups and shutdowns (not part of any case's trace).
+        self.recorder = Recorder()
+
+    async def state(
+        self, app: ASGIApp, mode: LifespanMode, limit: float, task_group: Any, clock: Any
+    ) -> dict[str, Any]:
+        """The lifespan state of ``app``, starting its lifespan first if this loop has not yet.
+
+        A failed startup is not kept: the next case tries again (and fails the
+        same way, one clear ``LifespanError``).
+        """
+        key = (id(app), mode)
+        lifespan = self._started.pop(key, None)
+        if lifespan is None:
+            lifespan = Lifespan(app, mode, self.recorder, limit)
+            if lifespan.wanted:
+                if len(self._started) >= MAX_SHARED:
+                    oldest = next(iter(self._started))
+                    await self._shutdown(self._started.pop(oldest), clock)
+                autojump, clock.autojump = clock.autojump, True
+                try:
+                    await lifespan.startup(task_group)
+                finally:
+                    clock.autojump = autojump
+        self._started[key] = lifespan  # most recently used last
+        return lifespan.state
+
+    async def _shutdown(self, lifespan: Lifespan, clock: Any) -> None:
+        autojump, clock.autojump = clock.autojump, True
+        try:
+            await lifespan.shutdown()
+        except LifespanError:
+            pass  # a shutdown that never answers is the app's business at exit, as on a server
+        finally:
+            clock.autojump = autojump
+
+    async def shutdown_all(self, clock: Any) -> None:
+        while self._started:
+            _, lifespan = self._started.popitem()
+            await self._shutdown(lifespan, clock)

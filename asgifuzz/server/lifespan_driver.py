@@ -11,7 +11,12 @@ startup).  Actions a real server would not take in the current state are
 skipped, so a script replays against any app.
 
 What the app sends is checked (``checks.lifespan``) and recorded; what
-uvicorn's ``send`` asserts on raises into the app.  At the end the server
+uvicorn's ``send`` asserts on raises into the app (under the hypercorn
+profile: what hypercorn's raises on; it ignores a second reply).  hypercorn's
+``send`` also raises ``LifespanFailureError`` for a ``*.failed`` reply and
+refuses to start only if that exception comes back out of the app: an app
+(or middleware) that swallows it is served anyway, which the view records as
+the startup outcome ``swallowed``.  At the end the server
 starts the app if the script did not, waits for each reply up to
 hypercorn's 60 s (virtual), and shuts a started app down.  An exception
 before the startup reply means "unsupported" in ``auto`` mode (uvicorn and
@@ -37,7 +42,7 @@ from asgifuzz.checks.lifespan import LifespanChecker
 from asgifuzz.server.driver import Driver
 from asgifuzz.server.http import ClientView
 from asgifuzz.server.profiles import ServerProfile, profile_of
-from asgifuzz.server.signals import ServerRejectedMessage
+from asgifuzz.server.signals import LifespanFailureError, ServerRejectedMessage
 from asgifuzz.server.trace import Recorder, copy_message
 from asgifuzz.spec.lifespan import LifespanState
 
@@ -51,7 +56,9 @@ class LifespanView(ClientView):
     """What the server learned: each phase's outcome, the state, what requests saw.
 
     An outcome is ``complete``, ``failed``, ``raised``, ``unsupported``,
-    ``returned`` (no reply: servers take it as success), ``hung``, or None
+    ``returned`` (no reply: servers take it as success), ``hung``,
+    ``swallowed`` (hypercorn: failed, but the app swallowed the
+    ``LifespanFailureError`` raised into it, so hypercorn serves), or None
     (never sent).
     """
 
@@ -105,7 +112,8 @@ class LifespanConnection:
     @property
     def serving(self) -> bool:
         """The server serves requests (a completed startup, or lifespan unsupported)."""
-        return self.response.startup in ("complete", "returned", "unsupported") and "shutdown" not in self.sent
+        served = ("complete", "returned", "unsupported", "swallowed")
+        return self.response.startup in served and "shutdown" not in self.sent
 
     async def receive(self) -> dict[str, Any]:
         if self.app_finished:
@@ -125,10 +133,11 @@ class LifespanConnection:
         self.recorder.record("app", "send", copy)
         for invariant, text in problems:
             self._report(Finding(invariant, text, where=where))
-        if rejected:
+        if rejected and not all(inv.code in self.profile.tolerates for inv, _ in problems):
             mtype = message.get("type") if isinstance(message, dict) else None
+            how = "raises UnexpectedMessageError for" if self.profile.name == "hypercorn" else "asserts on"
             raise ServerRejectedMessage(
-                f"uvicorn asserts on {mtype!r} here (lifespan state {self.checker.state.value})"
+                f"{self.profile.name} {how} {mtype!r} here (lifespan state {self.checker.state.value})"
             )
         mtype = str(message["type"])
         view = self.response
@@ -138,6 +147,10 @@ class LifespanConnection:
         elif mtype.startswith("lifespan.shutdown.") and view.shutdown is None:
             view.shutdown = mtype.rsplit(".", 1)[1]
         self._notify()
+        if mtype.endswith(".failed") and self.profile.lifespan_failed_raises:
+            stage = mtype.split(".")[1]
+            self.recorder.record("server", "note", None, f"{self.profile.name} raises LifespanFailureError ({stage})")
+            raise LifespanFailureError(stage, message.get("message", ""))
 
 
 class LifespanDriver(Driver):
@@ -185,9 +198,17 @@ class LifespanDriver(Driver):
             tg.cancel_scope.cancel()
         self._check_end()
 
-    def _classify(self) -> None:
-        """The startup outcome once the app ended before its reply."""
+    def _classify(self, *, settled: bool = False) -> None:
+        """The startup outcome once the app ended before its reply (``settled``: the app ran until it blocked)."""
         view, app = self.connection.response, self.app_task
+        if view.startup == "failed" and self.connection.profile.lifespan_failed_raises and (settled or app.finished):
+            # hypercorn refuses to start only when its LifespanFailureError came back out of the app.
+            error = app.exception if app.end == "raised" else None
+            if error is None or not all(isinstance(e, LifespanFailureError) for e in leaves(error)):
+                view.startup = "swallowed"
+                self.recorder.record(
+                    "server", "note", None, "the app swallowed LifespanFailureError: hypercorn serves anyway"
+                )
         # uvicorn queues the startup before the app runs: an app that ends first ended in its startup.
         if view.startup is None and app.finished:
             if app.end == "raised":
@@ -200,7 +221,7 @@ class LifespanDriver(Driver):
 
     async def _apply(self, action: Action) -> None:
         conn = self.connection
-        self._classify()
+        self._classify(settled=True)
         if isinstance(action, LsStartup):
             if "startup" not in conn.sent and not conn.app_finished:
                 conn.server_sends("startup")
@@ -312,8 +333,8 @@ class LifespanDriver(Driver):
         self._classify()
         state = conn.checker.state
         if app.end == "raised" and app.exception is not None:
-            if all(isinstance(e, ServerRejectedMessage) for e in leaves(app.exception)):
-                return  # already reported with the message uvicorn rejected
+            if all(isinstance(e, ServerRejectedMessage | LifespanFailureError) for e in leaves(app.exception)):
+                return  # already reported with the message the server rejected, or the failure the app reported
             if state in (S.STARTED, S.STOPPING):
                 self.report(
                     Finding(

@@ -61,6 +61,10 @@ class ServerProfile:
     ws_disconnect_reason: bool = True
     #: The disconnect code after the app closed: its own (uvicorn) or 1000 (hypercorn).
     ws_echo_app_close_code: bool = True
+    # -- lifespan
+    #: ``send()`` of ``lifespan.*.failed`` raises ``LifespanFailureError`` into the app (hypercorn);
+    #: uvicorn returns and acts on the failure itself (exit code 3 after a failed startup).
+    lifespan_failed_raises: bool = False
 
 
 PROFILES: Final[dict[str, ServerProfile]] = {
@@ -89,8 +93,10 @@ PROFILES: Final[dict[str, ServerProfile]] = {
             ws_lost_code=1006,
             ws_disconnect_reason=False,
             ws_echo_app_close_code=False,
-            # h11 under hypercorn drops a 204/304 body instead of raising.
-            tolerates=frozenset({"header-name-case", "body-forbidden"}),
+            lifespan_failed_raises=True,
+            # h11 under hypercorn drops a 204/304 body instead of raising; its lifespan
+            # send ignores a second reply (measured: tests/test_server_reactions.py).
+            tolerates=frozenset({"header-name-case", "body-forbidden", "lifespan-reply-order"}),
         ),
         ServerProfile(
             name="daphne",

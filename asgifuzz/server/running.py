@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     from asgifuzz._case import Case
     from asgifuzz._finding import TraceEvent
 
-__all__ = ("RunningCase", "current", "set_current")
+__all__ = ("RunningCase", "current", "loop_thread", "set_current", "set_loop_thread")
 
 
 class RunningCase(Protocol):
@@ -37,3 +37,15 @@ def current() -> RunningCase | None:
 
 def set_current(run: RunningCase | None) -> None:
     _current[0] = run
+
+
+_loop_thread: list[int | None] = [None]
+
+
+def loop_thread() -> int | None:
+    """The ident of the thread running the case's event loop (None: the thread that called run_case)."""
+    return _loop_thread[0]
+
+
+def set_loop_thread(ident: int | None) -> None:
+    _loop_thread[0] = ident

@@ -20,10 +20,12 @@ class Recorder:
         self._seq = itertools.count()
         #: Returns the loop's current time; 0.0 until the loop starts.
         self.clock: Callable[[], float] = lambda: 0.0
+        #: The clock's time at the case's start: the loop's clock runs on across cases.
+        self.origin = 0.0
 
     def now(self) -> float:
         try:
-            return float(self.clock())
+            return round(float(self.clock()) - self.origin, 9)
         except Exception:  # the loop is closed (a late call from a worker thread)
             return 0.0
 

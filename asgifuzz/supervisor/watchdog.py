@@ -149,14 +149,17 @@ class Watchdog(threading.Thread):
     def tick(self, now: float) -> None:
         """One beat; a failure is skipped, ``FAILURE_LIMIT`` failures in a row are an internal error."""
         try:
-            self.beat(now)
+            read = self.beat(now)
         except Exception as exc:
             self.failures += 1
             self.progress.reset(now)
             if self.failures >= FAILURE_LIMIT:
                 self.give_up(exc)
         else:
-            self.failures = 0
+            # A beat between cases read nothing: it neither clears nor adds a
+            # failure (cases on the long-lived loop are short).
+            if read:
+                self.failures = 0
 
     def give_up(self, exc: BaseException) -> NoReturn:
         """The watchdog cannot work: say so (asgifuzz's failure, not the app's) and end the worker."""
@@ -171,20 +174,22 @@ class Watchdog(threading.Thread):
         finally:
             REAL_EXIT(3)
 
-    def beat(self, now: float) -> None:
-        """Send the stats and the case so far, then judge the loop's progress."""
-        frame = sys._current_frames().get(self.main_ident)
+    def beat(self, now: float) -> bool:
+        """Send the stats and the case so far, then judge the loop's progress; False when no case ran."""
+        # The case's loop runs in the main thread, or in the trio runner's own thread.
+        frame = sys._current_frames().get(running.loop_thread() or self.main_ident)
         run = running.current() if self.fuzzing else None
         self.channel.send(Beat(self.index, snapshot_of(self.stats), portable_case(_case_of(run))))
         if frame is None or run is None:
             self.progress.reset(now)
-            return
+            return False
         token = (id(run), len(run.trace), self.stats.examples if self.stats is not None else -1)
         verdict = self.progress.update(token, now, loop_idle=idle(frame))
         if verdict == "blocked":
             self.blocked(run, frame, self.progress.stuck(now))
         elif verdict == "hang":
             self.hang(run, self.progress.stuck(now))
+        return True
 
     def blocked(self, run: RunningCase | None, frame: FrameType, stuck: float) -> NoReturn:
         """The loop thread ran ``frame`` without awaiting for ``stuck`` seconds: report, exit."""
@@ -207,7 +212,7 @@ class Watchdog(threading.Thread):
         stacks = [
             stack_text(f, f"Thread {ident} (most recent call last):")
             for ident, f in frames.items()
-            if ident not in (self.main_ident, threading.get_ident())
+            if ident not in (self.main_ident, running.loop_thread(), threading.get_ident())
         ]
         finding = fatal_finding(
             APP_HANG,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from asgifuzz.checks.invariants._registry import define as _define
+from asgifuzz.checks.invariants._registry import define as _define, reactions, same_for_all
 
 __all__ = (
     "APP_HANG",
@@ -49,6 +49,12 @@ INVALID_MESSAGE = _define(
     "'type'. Servers index message['type'] directly, so anything else "
     "crashes the server's send path and the client gets a dropped connection.",
     source="ASGI spec, asgi.rst 'Events' (GEN-MSG-IS-DICT, GEN-MSG-TYPE-STR)",
+    servers=reactions(
+        uvicorn='rejects: logs the exception; the response is cut off',
+        hypercorn='rejects: logs the exception; the response is cut off',
+        daphne='rejects: logs the exception; the client gets no response',
+        granian='rejects: logs the exception; 500',
+    ),
 )
 
 UNKNOWN_MESSAGE_TYPE = _define(
@@ -58,9 +64,16 @@ UNKNOWN_MESSAGE_TYPE = _define(
     title="the app sent a message type the server does not accept",
     explanation="An HTTP app may send only 'http.response.start' and "
     "'http.response.body', plus the extension messages the server "
-    "advertised in scope['extensions']. uvicorn raises RuntimeError, "
-    "hypercorn UnexpectedMessageError, daphne ValueError.",
+    "advertised in scope['extensions']. uvicorn raises RuntimeError and "
+    "hypercorn UnexpectedMessageError (the client gets 500); daphne logs "
+    "nothing and the client gets no response.",
     source="asgi.rst 'Error Handling' and 'Extensions' (GEN-MSG-TYPE-ALLOWED)",
+    servers=reactions(
+        uvicorn='rejects: logs RuntimeError; 500',
+        hypercorn='rejects: logs UnexpectedMessageError; 500',
+        daphne='harms: logs nothing; the client gets no response',
+        granian='rejects: logs the exception; 500',
+    ),
 )
 
 BODY_BEFORE_RESPONSE_START = _define(
@@ -72,6 +85,12 @@ BODY_BEFORE_RESPONSE_START = _define(
     "advertised early hints and debug messages may precede it). Every "
     "server rejects a body, trailers or pathsend that comes first.",
     source="www.rst 'Response Start' (HTTP-START-FIRST)",
+    servers=reactions(
+        uvicorn='rejects: logs RuntimeError; 500',
+        hypercorn='rejects: logs UnexpectedMessageError; 500',
+        daphne='harms: logs nothing; the client gets no response',
+        granian="rejects: 'ASGI flow error: Response not started'; 500",
+    ),
 )
 
 DUPLICATE_RESPONSE_START = _define(
@@ -84,6 +103,12 @@ DUPLICATE_RESPONSE_START = _define(
     "app already started the response; servers raise and the client sees "
     "a truncated response.",
     source="www.rst 'Response Start' (HTTP-START-ONCE)",
+    servers=reactions(
+        uvicorn='rejects: logs RuntimeError; the response is cut off',
+        hypercorn='rejects: logs UnexpectedMessageError; the response is cut off',
+        daphne='harms: logs nothing; the client gets no response',
+        granian="rejects: 'ASGI flow error: Response already started'; 500",
+    ),
 )
 
 MESSAGE_AFTER_RESPONSE_COMPLETE = _define(
@@ -95,6 +120,12 @@ MESSAGE_AFTER_RESPONSE_COMPLETE = _define(
     "went out, the response is over. uvicorn raises RuntimeError and "
     "hypercorn UnexpectedMessageError for anything sent later.",
     source="www.rst 'Response Body' (HTTP-NO-SEND-AFTER-COMPLETE)",
+    servers=reactions(
+        uvicorn='rejects: logs RuntimeError (the client already has the response)',
+        hypercorn='rejects: logs UnexpectedMessageError (the client already has the response)',
+        daphne='tolerates: drops the late message silently',
+        granian="rejects: 'ASGI flow error: Response already finished'",
+    ),
 )
 
 EXTENSION_MISUSE = _define(
@@ -107,6 +138,12 @@ EXTENSION_MISUSE = _define(
     "that declared trailers=True, pathsend exactly once after the start "
     "and instead of any body. Servers reject other orders.",
     source="docs/extensions.rst (HTTP-TRAILERS-SEQUENCE, HTTP-PATHSEND, HTTP-EARLY-HINT, HTTP-DEBUG)",
+    servers=reactions(
+        uvicorn='rejects: undeclared trailers: logs RuntimeError',
+        hypercorn='rejects: undeclared trailers: logs UnexpectedMessageError',
+        daphne='tolerates: undeclared trailers are dropped silently',
+        granian='rejects: undeclared trailers: logs the exception',
+    ),
 )
 
 INVALID_STATUS = _define(
@@ -118,6 +155,12 @@ INVALID_STATUS = _define(
     "interim responses go through the early-hint extension. uvicorn raises "
     "KeyError for unknown codes and h11 refuses 1xx as a final status.",
     source="www.rst 'Response Start', RFC 9110 section 15 (HTTP-START-STATUS-*)",
+    servers=reactions(
+        uvicorn='rejects: a str status: logs the exception, closes the connection without a response',
+        hypercorn="tolerates: a str status '200' is sent as 200",
+        daphne='harms: a str status: logs nothing, the client gets no response',
+        granian='rejects: a str status: logs the exception; 500',
+    ),
 )
 
 INVALID_BODY = _define(
@@ -125,8 +168,16 @@ INVALID_BODY = _define(
     group="protocol",
     severity="error",
     title="'http.response.body' has a body that is not bytes or a bad more_body",
-    explanation="body must be bytes and more_body a bool. A str or None body raises TypeError inside every server's write path.",
+    explanation="body must be bytes and more_body a bool. A str body raises TypeError in uvicorn's and "
+    "hypercorn's write path (the response is cut off); granian sends an empty body instead and "
+    "daphne stalls after the head, both without a log line.",
     source="www.rst 'Response Body' (HTTP-BODY-SHAPE)",
+    servers=reactions(
+        uvicorn='rejects: a str body: logs the exception; the response is cut off',
+        hypercorn='rejects: a str body: logs the exception; the response is cut off',
+        daphne='harms: a str body: logs nothing, the response stalls after its head',
+        granian='harms: a str body: logs nothing, sends an empty body',
+    ),
 )
 
 INVALID_HEADERS = _define(
@@ -139,6 +190,12 @@ INVALID_HEADERS = _define(
     "CR, LF, NUL or other control bytes (CR/LF allow response splitting). "
     "Servers raise TypeError, ValueError or h11 LocalProtocolError.",
     source="www.rst 'Response Start', RFC 9110 section 5 (HDR-*)",
+    servers=reactions(
+        uvicorn='rejects: CR/LF in a value: logs the exception, closes without a response',
+        hypercorn='rejects: CR/LF in a value: logs the exception; 500',
+        daphne='tolerates: CR/LF in a value become spaces (nothing is injected)',
+        granian='rejects: CR/LF in a value: logs the exception; 500',
+    ),
 )
 
 HEADER_NAME_CASE = _define(
@@ -154,6 +211,12 @@ HEADER_NAME_CASE = _define(
         "names are. A warning: the letter of the spec that servers tolerate."
     ),
     source="www.rst 'Response Start' (HDR-NAME-LOWERCASE); uvicorn, hypercorn, daphne accept it",
+    servers=reactions(
+        uvicorn='tolerates: sends the name on',
+        hypercorn='tolerates: sends the name on',
+        daphne='tolerates: sends the name on',
+        granian='tolerates: sends the name on',
+    ),
 )
 
 CONTENT_LENGTH_MISMATCH = _define(
@@ -163,10 +226,16 @@ CONTENT_LENGTH_MISMATCH = _define(
     title="the body does not match the declared Content-Length",
     explanation="When a response declares Content-Length N, the body must be exactly N "
     "bytes (HEAD and 304 responses excepted), and the header must be one "
-    "valid number. h11 raises LocalProtocolError, httptools RuntimeError; "
-    "daphne sends a corrupt stream. Compression middleware that forgets to "
+    "valid number. h11 raises LocalProtocolError (uvicorn, hypercorn); "
+    "daphne and granian leave the client waiting for the missing bytes. Compression middleware that forgets to "
     "rewrite Content-Length is the classic cause.",
     source="RFC 9112 section 6.3 (HTTP-CONTENT-LENGTH-VALID, HTTP-BODY-MATCHES-CONTENT-LENGTH)",
+    servers=reactions(
+        uvicorn='rejects: a short body: logs the exception; the response is cut off',
+        hypercorn='rejects: a short body: logs the exception; the response is cut off',
+        daphne='harms: a short body: logs nothing, the client waits for the missing bytes',
+        granian='harms: a short body: logs nothing, the client waits for the missing bytes',
+    ),
 )
 
 BODY_FORBIDDEN = _define(
@@ -176,6 +245,12 @@ BODY_FORBIDDEN = _define(
     title="a 204 or 304 response carries a body",
     explanation="204 and 304 responses have no body. uvicorn/h11 raises; other servers drop the bytes silently.",
     source="RFC 9110 sections 15.3.5 and 15.4.5 (HTTP-NO-BODY-FOR-204-304)",
+    servers=reactions(
+        uvicorn='rejects: a 204 with a body: logs the exception',
+        hypercorn='tolerates: drops the body',
+        daphne='tolerates: drops the body',
+        granian='tolerates: drops the body',
+    ),
 )
 
 # ------------------------------------------------------------ lifecycle
@@ -190,6 +265,12 @@ RESPONSE_INCOMPLETE = _define(
     "callable returned without completing response' and sends a 500 or "
     "drops the connection; daphne leaves the client waiting.",
     source="www.rst 'Response Start' (HTTP-RESPONSE-COMPLETE-ON-RETURN)",
+    servers=reactions(
+        uvicorn="rejects: logs 'ASGI callable returned without completing response', 500 or a dropped connection",
+        hypercorn='rejects: answers 500 or closes the stream',
+        daphne='harms: the client waits',
+        granian='unchecked',
+    ),
 )
 
 REQUEST_DEADLOCK = _define(
@@ -206,6 +287,12 @@ REQUEST_DEADLOCK = _define(
         "events end with an extra empty event, which can hide the bug there.)"
     ),
     source="www.rst 'Request' and asgiref PR #533 (receive after the final body blocks); uvicorn #119",
+    servers=reactions(
+        uvicorn='harms: receive() blocks until the client leaves; no answer',
+        hypercorn='tolerates: an extra empty body event unblocks the app',
+        daphne='harms: receive() blocks until the client leaves',
+        granian='unchecked',
+    ),
 )
 
 SERVER_ERROR = _define(
@@ -222,6 +309,7 @@ SERVER_ERROR = _define(
         "choice, so this is a warning, shown with the exception that was logged."
     ),
     source="RFC 9110 section 15.6 (5xx: the server failed a valid request); Schemathesis not_a_server_error",
+    servers=same_for_all('n/a: the server passes on the 5xx the app answered'),
 )
 
 EXCEPTION_ON_DISCONNECT = _define(
@@ -235,6 +323,12 @@ EXCEPTION_ON_DISCONNECT = _define(
     "for. Starlette's BaseHTTPMiddleware 'RuntimeError: No response "
     "returned.' (0.28.0 to 0.38.2) is this bug.",
     source="asgi.rst 'Error Handling'; encode/starlette#2516 (GEN-APP-RAISED)",
+    servers=reactions(
+        uvicorn="rejects: logs 'Exception in ASGI application'",
+        hypercorn="rejects: logs 'Error in ASGI Framework'",
+        daphne="rejects: logs 'Exception inside application'",
+        granian="rejects: logs 'Application callable raised an exception'",
+    ),
 )
 
 APP_RAISED = _define(
@@ -247,6 +341,12 @@ APP_RAISED = _define(
     "error. Exceptions planted on purpose by asgifuzz's own adversarial "
     "endpoints are not reported here (the transparency checks compare them).",
     source="asgi.rst 'Error Handling' (GEN-APP-RAISED)",
+    servers=reactions(
+        uvicorn='rejects: logs the traceback, answers 500 or drops a started response',
+        hypercorn='rejects: logs the traceback, answers 500',
+        daphne='rejects: logs the traceback, answers 500',
+        granian='rejects: logs the traceback, answers 500',
+    ),
 )
 
 APP_HANG = _define(
@@ -259,6 +359,7 @@ APP_HANG = _define(
     "left that could wake it, or spun without ever blocking. A real server "
     "keeps the task, its memory and its connection slot forever.",
     source="asgi.rst connection lifetime (GEN-TERMINATES)",
+    servers=same_for_all('harms: the task and its connection slot are kept forever'),
 )
 
 EVENT_LOOP_BLOCKED = _define(
@@ -272,6 +373,7 @@ EVENT_LOOP_BLOCKED = _define(
     "not fire and disconnects go unnoticed. asgifuzz saw no progress in "
     "its worker process and reports the frame the loop was stuck in.",
     source="asyncio 'Developing with asyncio': blocking code; asgifuzz worker watchdog",
+    servers=same_for_all('harms: every request of the worker stalls'),
 )
 
 PROCESS_EXITED = _define(
@@ -283,6 +385,7 @@ PROCESS_EXITED = _define(
     "signal, or a crash in a C extension). Under a real server this kills "
     "every connection of the worker, not just this request.",
     source="asgi.rst 'Error Handling' (an app must not take the server down); asgifuzz worker supervisor",
+    servers=same_for_all('harms: the worker dies with all its connections'),
 )
 
 RECEIVE_AFTER_DISCONNECT = _define(
@@ -294,6 +397,12 @@ RECEIVE_AFTER_DISCONNECT = _define(
     "receive() forever, so an app that asks again hangs there (uvicorn "
     "repeats the disconnect, which hides the bug).",
     source="asgi-invariants HTTP-NO-RECEIVE-AFTER-DISCONNECT (hypercorn, daphne behaviour)",
+    servers=reactions(
+        uvicorn="tolerates: repeats 'http.disconnect'",
+        hypercorn='harms: receive() blocks forever',
+        daphne='harms: receive() blocks forever',
+        granian='unchecked',
+    ),
 )
 
 TASK_LEAK = _define(
@@ -305,6 +414,7 @@ TASK_LEAK = _define(
     "request: nothing awaits it, its errors are lost and it can touch the "
     "connection after the server reused or closed it.",
     source="asgi.rst 'Applications' (GEN-NO-CALLS-AFTER-RETURN)",
+    servers=same_for_all('harms: the task outlives the request, unawaited'),
 )
 
 CALL_AFTER_RETURN = _define(
@@ -316,6 +426,12 @@ CALL_AFTER_RETURN = _define(
     "uvicorn raises RuntimeError for late sends; hypercorn's stream is "
     "already closed.",
     source="asgi.rst 'Applications' (GEN-NO-CALLS-AFTER-RETURN)",
+    servers=reactions(
+        uvicorn='rejects: RuntimeError for a late send',
+        hypercorn='rejects: the stream is closed',
+        daphne='unchecked',
+        granian='unchecked',
+    ),
 )
 
 RETURNED_NON_NONE = _define(
@@ -325,6 +441,12 @@ RETURNED_NON_NONE = _define(
     title="the app returned a value other than None",
     explanation="uvicorn logs an error and closes the connection when the app's coroutine returns anything but None.",
     source="uvicorn run_asgi (GEN-APP-RETURNS-NONE)",
+    servers=reactions(
+        uvicorn='rejects: logs an error and closes the connection after the response',
+        hypercorn='tolerates',
+        daphne='tolerates',
+        granian='unchecked',
+    ),
 )
 
 # ------------------------------------------------------------ transparency
@@ -339,6 +461,7 @@ REQUEST_BODY_ALTERED = _define(
     "same endpoint with no middleware. A middleware lost, duplicated or "
     "reordered request data.",
     source="www.rst 'Request' (MW-REQUEST-BODY-INTEGRITY)",
+    servers=same_for_all('n/a: the app against itself without its middleware'),
 )
 
 DISCONNECT_HIDDEN = _define(
@@ -350,6 +473,7 @@ DISCONNECT_HIDDEN = _define(
     "stack it did not, so it keeps working (streaming, polling, computing) "
     "for nobody.",
     source="www.rst 'Disconnect' (MW-DISCONNECT-VISIBLE)",
+    servers=same_for_all('n/a: the app against itself without its middleware'),
 )
 
 BACKGROUND_TASK_LOST = _define(
@@ -360,6 +484,7 @@ BACKGROUND_TASK_LOST = _define(
     explanation="Without middleware the response's background task ran to completion; "
     "behind the stack it was never started or was cancelled.",
     source="Starlette BackgroundTask contract (run after the response is sent)",
+    servers=same_for_all('n/a: the app against itself without its middleware'),
 )
 
 BACKGROUND_TASK_BEFORE_RESPONSE = _define(
@@ -371,6 +496,7 @@ BACKGROUND_TASK_BEFORE_RESPONSE = _define(
     "the background task started; behind the stack the task started first, "
     "so the client waits for background work (Starlette issue #919 class).",
     source="Starlette BackgroundTask contract (run after the response is sent)",
+    servers=same_for_all('n/a: the app against itself without its middleware'),
 )
 
 EXCEPTION_SWALLOWED = _define(
@@ -381,6 +507,7 @@ EXCEPTION_SWALLOWED = _define(
     explanation="Without middleware the endpoint's exception propagated to the server "
     "(which logs it); behind the stack it vanished, so failures go unseen.",
     source="asgi.rst 'Error Handling'",
+    servers=same_for_all('n/a: the app against itself without its middleware'),
 )
 
 STREAM_BUFFERED = _define(
@@ -393,6 +520,7 @@ STREAM_BUFFERED = _define(
     "event was still held back when the next one was produced (compared "
     "after decoding Content-Encoding).",
     source="www.rst 'Response Body' (streaming), MW-RESPONSE-INTEGRITY",
+    servers=same_for_all('n/a: the app against itself without its middleware'),
 )
 
 RESPONSE_LOST_BEHIND_STACK = _define(
@@ -403,4 +531,5 @@ RESPONSE_LOST_BEHIND_STACK = _define(
     explanation="The same interaction gave the client a complete response from the "
     "bare endpoint, and an incomplete or missing one through the stack.",
     source="www.rst 'Response Body'",
+    servers=same_for_all('n/a: the app against itself without its middleware'),
 )

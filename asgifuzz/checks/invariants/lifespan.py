@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from asgifuzz.checks.invariants._registry import define as _define
+from asgifuzz.checks.invariants._registry import define as _define, reactions, same_for_all
 
 __all__ = (
     "LIFESPAN_INVALID_MESSAGE",
@@ -33,6 +33,12 @@ LIFESPAN_UNKNOWN_MESSAGE_TYPE = _define(
     "and is not reported.",
     source="lifespan.rst; uvicorn LifespanOn.send (assert message['type'] in ...)",
     protocol="lifespan",
+    servers=reactions(
+        uvicorn='rejects',
+        hypercorn='rejects',
+        daphne='n/a: no lifespan support',
+        granian='rejects',
+    ),
 )
 
 LIFESPAN_REPLY_ORDER = _define(
@@ -47,6 +53,12 @@ LIFESPAN_REPLY_ORDER = _define(
     source="lifespan.rst; uvicorn LifespanOn.send (STATE_TRANSITION_ERROR); asgi-invariants LS-STARTUP-REPLY, "
     "LS-SHUTDOWN-REPLY",
     protocol="lifespan",
+    servers=reactions(
+        uvicorn='rejects',
+        hypercorn='tolerates: a second startup.complete is ignored',
+        daphne='n/a: no lifespan support',
+        granian='rejects',
+    ),
 )
 
 LIFESPAN_REPLY_BEFORE_EVENT = _define(
@@ -60,6 +72,12 @@ LIFESPAN_REPLY_BEFORE_EVENT = _define(
     "for the app's cleanup.",
     source="lifespan.rst (spec-derived; uvicorn does not check, asgi-invariants LS-SHUTDOWN-REPLY traps)",
     protocol="lifespan",
+    servers=reactions(
+        uvicorn='tolerates',
+        hypercorn='tolerates',
+        daphne='n/a: no lifespan support',
+        granian='tolerates',
+    ),
 )
 
 LIFESPAN_INVALID_MESSAGE = _define(
@@ -72,6 +90,12 @@ LIFESPAN_INVALID_MESSAGE = _define(
     "so another type only garbles the log line the operator reads.",
     source="lifespan.rst 'Startup Failed', 'Shutdown Failed' (LS-FAILED-MESSAGE)",
     protocol="lifespan",
+    servers=reactions(
+        uvicorn='tolerates',
+        hypercorn='tolerates',
+        daphne='n/a: no lifespan support',
+        granian='tolerates',
+    ),
 )
 
 LIFESPAN_REPLY_TIMEOUT = _define(
@@ -85,6 +109,12 @@ LIFESPAN_REPLY_TIMEOUT = _define(
     "waits forever, so the server never serves a request or never exits.",
     source="hypercorn startup_timeout/shutdown_timeout; uvicorn LifespanOn.startup (LS-REPLY-DEADLINE)",
     protocol="lifespan",
+    servers=reactions(
+        uvicorn='harms: waits forever, never serves',
+        hypercorn='rejects: LifespanTimeoutError after 60 s',
+        daphne='n/a: no lifespan support',
+        granian='unchecked',
+    ),
 )
 
 LIFESPAN_SILENT_RETURN = _define(
@@ -97,6 +127,12 @@ LIFESPAN_SILENT_RETURN = _define(
     "silently did not happen, or a shutdown that never ran, goes unnoticed.",
     source="lifespan.rst; uvicorn LifespanOn.main (events set in finally) (LS-NO-SILENT-RETURN)",
     protocol="lifespan",
+    servers=reactions(
+        uvicorn='tolerates: the return counts as success',
+        hypercorn='tolerates: the return counts as success',
+        daphne='n/a: no lifespan support',
+        granian='unchecked',
+    ),
 )
 
 LIFESPAN_RAISED = _define(
@@ -110,6 +146,12 @@ LIFESPAN_RAISED = _define(
     "hypercorn logs that it shuts down without lifespan support.",
     source="lifespan.rst 'Scope'; uvicorn LifespanOn.main/shutdown (LS-EXCEPTION-CLASSIFICATION)",
     protocol="lifespan",
+    servers=reactions(
+        uvicorn='rejects: logs the error and skips the shutdown (cleanup never runs)',
+        hypercorn='rejects: logs it and goes on without lifespan',
+        daphne='n/a: no lifespan support',
+        granian='unchecked',
+    ),
 )
 
 LIFESPAN_OUTCOME_ALTERED = _define(
@@ -126,4 +168,5 @@ LIFESPAN_OUTCOME_ALTERED = _define(
     source="lifespan.rst 'Lifespan State'; uvicorn exits with code 3 on startup.failed, hypercorn raises "
     "LifespanFailureError",
     protocol="lifespan",
+    servers=same_for_all('n/a: the app against itself without its middleware'),
 )

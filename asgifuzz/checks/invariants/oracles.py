@@ -3,7 +3,7 @@ response that looks complete but is not, and the metamorphic chunking comparison
 
 from __future__ import annotations
 
-from asgifuzz.checks.invariants._registry import define as _define
+from asgifuzz.checks.invariants._registry import define as _define, same_for_all
 
 TRUNCATED_RESPONSE_COMPLETED = _define(
     code="truncated-response-completed",
@@ -17,6 +17,7 @@ TRUNCATED_RESPONSE_COMPLETED = _define(
     "complete, with the endpoint's status, and silently keeps wrong data "
     "(Starlette issue #1459 class: BaseHTTPMiddleware hid a StreamingResponse's error).",
     source="www.rst 'Response Body' (more_body), MW-RESPONSE-INTEGRITY",
+    servers=same_for_all('n/a: the app against itself without its middleware'),
 )
 
 APP_TASK_LOST = _define(
@@ -32,6 +33,7 @@ APP_TASK_LOST = _define(
     "connection; 0.38.3-0.38.4: tasks set from BaseHTTPMiddleware dropped). "
     "The work the route promised is lost.",
     source="Starlette BackgroundTask contract (runs after the response is sent)",
+    servers=same_for_all("harms: the promised work is lost under any server (the app's own task)"),
 )
 
 APP_TASK_BEFORE_RESPONSE = _define(
@@ -44,6 +46,7 @@ APP_TASK_BEFORE_RESPONSE = _define(
     "response, so the client waits for background work (Starlette issues "
     "#919 and #3458, BaseHTTPMiddleware).",
     source="Starlette BackgroundTask contract (runs after the response is sent)",
+    servers=same_for_all('harms: the client waits for the background work under any server'),
 )
 
 RESPONSE_DEPENDS_ON_CHUNKING = _define(
@@ -61,4 +64,5 @@ RESPONSE_DEPENDS_ON_CHUNKING = _define(
     "are not compared; routes whose answer to one request is not "
     "deterministic are skipped (the coverage table says so).",
     source="www.rst 'Request' (more_body); RFC 9112 section 7 (chunking is not semantic)",
+    servers=same_for_all('n/a: the app against itself with the same body in other chunks'),
 )

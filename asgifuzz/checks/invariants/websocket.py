@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from asgifuzz.checks.invariants._registry import define as _define
+from asgifuzz.checks.invariants._registry import define as _define, reactions, same_for_all
 
 __all__ = (
     "WEBSOCKET_CONVERSATION_ALTERED",
@@ -34,6 +34,12 @@ WEBSOCKET_UNKNOWN_MESSAGE_TYPE = _define(
     "written for HTTP. uvicorn raises RuntimeError, hypercorn UnexpectedMessageError.",
     source="asgi.rst 'Error Handling'; extensions.rst 'Websocket Denial Response' (GEN-MSG-TYPE-ALLOWED)",
     protocol="websocket",
+    servers=reactions(
+        uvicorn="rejects: 'http.response.start' before accept: logs RuntimeError; HTTP 500",
+        hypercorn="rejects: 'http.response.start' before accept: logs the exception; HTTP 500",
+        daphne="tolerates: ignores 'http.response.start' before accept",
+        granian="tolerates: ignores 'http.response.start' before accept",
+    ),
 )
 
 WEBSOCKET_SEND_BEFORE_ACCEPT = _define(
@@ -43,10 +49,16 @@ WEBSOCKET_SEND_BEFORE_ACCEPT = _define(
     title="a websocket message was sent before the handshake was answered",
     explanation="The first message must be 'websocket.accept', 'websocket.close' (reject, "
     "HTTP 403) or an advertised denial response. uvicorn raises RuntimeError "
-    "('Expected ASGI message websocket.accept...'), hypercorn UnexpectedMessageError, "
-    "daphne ValueError.",
+    "('Expected ASGI message websocket.accept...'), hypercorn UnexpectedMessageError "
+    "(both answer HTTP 500); daphne never answers the handshake; granian accepts implicitly.",
     source="www.rst 'Connect - receive event' (WS-HANDSHAKE-FIRST)",
     protocol="websocket",
+    servers=reactions(
+        uvicorn='rejects: logs RuntimeError; HTTP 500',
+        hypercorn='rejects: logs the exception; HTTP 500',
+        daphne='harms: logs nothing; the handshake is never answered',
+        granian='tolerates: accepts implicitly',
+    ),
 )
 
 WEBSOCKET_DUPLICATE_ACCEPT = _define(
@@ -55,9 +67,16 @@ WEBSOCKET_DUPLICATE_ACCEPT = _define(
     severity="error",
     title="'websocket.accept' was sent twice",
     explanation="A connection is accepted once. uvicorn raises RuntimeError (expected "
-    "send or close), hypercorn UnexpectedMessageError; in daphne a second accept crashes.",
+    "send or close), hypercorn UnexpectedMessageError, granian 'Connection already upgraded'; "
+    "under daphne the conversation stalls without a log line.",
     source="www.rst 'Accept - send event' (WS-ACCEPT-ONCE)",
     protocol="websocket",
+    servers=reactions(
+        uvicorn='rejects: logs RuntimeError; the connection drops (1006)',
+        hypercorn='rejects: logs the exception; closes with 1011',
+        daphne='harms: logs nothing; the conversation stalls',
+        granian="rejects: 'ASGI flow error: Connection already upgraded'",
+    ),
 )
 
 WEBSOCKET_MESSAGE_AFTER_CLOSE = _define(
@@ -72,6 +91,12 @@ WEBSOCKET_MESSAGE_AFTER_CLOSE = _define(
     "server drops it or raises its disconnect OSError.",
     source="www.rst 'Close - send event' (WS-NO-SEND-AFTER-CLOSE)",
     protocol="websocket",
+    servers=reactions(
+        uvicorn='rejects: logs RuntimeError',
+        hypercorn='rejects: logs the exception',
+        daphne='tolerates: drops it silently',
+        granian='tolerates: drops it silently',
+    ),
 )
 
 WEBSOCKET_DENIAL_ORDER = _define(
@@ -84,6 +109,12 @@ WEBSOCKET_DENIAL_ORDER = _define(
     "raises RuntimeError for any other order.",
     source="extensions.rst 'Websocket Denial Response' (WS-DENIAL-SEQUENCE)",
     protocol="websocket",
+    servers=reactions(
+        uvicorn='rejects: a denial body first: logs RuntimeError; HTTP 500',
+        hypercorn='rejects: a denial body first: logs the exception; HTTP 500',
+        daphne='tolerates: ignores the denial body (no extension)',
+        granian="rejects: 'ASGI flow error: Response not initialised'; HTTP 403",
+    ),
 )
 
 WEBSOCKET_INVALID_MESSAGE = _define(
@@ -94,11 +125,18 @@ WEBSOCKET_INVALID_MESSAGE = _define(
     explanation="'websocket.send' carries exactly one of bytes (bytes) and text (a str "
     "that encodes as UTF-8); 'websocket.accept' has a str or None subprotocol and "
     "headers of [bytes, bytes] pairs without 'sec-websocket-protocol'; a denial "
-    "start has an int status 100-599 and valid headers, its bodies bytes. hypercorn "
-    "raises TypeError, daphne ValueError, wsproto and websockets UnicodeEncodeError.",
+    "start has an int status 100-599 and valid headers, its bodies bytes. uvicorn and "
+    "hypercorn raise for bytes given as text (the connection drops); daphne stalls and "
+    "granian sends something else than the app meant, without a log line.",
     source="www.rst 'Send/Accept - send event', extensions.rst (WS-SEND-PAYLOAD, WS-SEND-TEXT-UTF8, "
     "WS-ACCEPT-SHAPE, WS-DENIAL-SHAPE)",
     protocol="websocket",
+    servers=reactions(
+        uvicorn='rejects: bytes as text: logs the exception; the connection drops (1006)',
+        hypercorn='rejects: bytes as text: logs the exception; closes with 1011',
+        daphne='harms: bytes as text: logs nothing; the conversation stalls',
+        granian='harms: bytes as text: logs nothing, sends something else than the app meant',
+    ),
 )
 
 WEBSOCKET_INVALID_CLOSE = _define(
@@ -114,6 +152,12 @@ WEBSOCKET_INVALID_CLOSE = _define(
     source="www.rst 'Close - send event'; RFC 6455 sections 5.5 and 7.4 (WS-CLOSE-SHAPE, "
     "WS-CLOSE-CODE-VALID, WS-CLOSE-REASON-LENGTH)",
     protocol="websocket",
+    servers=reactions(
+        uvicorn='rejects: code 1005: logs the exception; the connection drops (1006)',
+        hypercorn='tolerates: code 1005: sends 1000 instead',
+        daphne='harms: code 1005: logs nothing; the connection stays open',
+        granian='harms: code 1005: sends it on; the client fails the connection (1002)',
+    ),
 )
 
 WEBSOCKET_SUBPROTOCOL_NOT_OFFERED = _define(
@@ -126,6 +170,12 @@ WEBSOCKET_SUBPROTOCOL_NOT_OFFERED = _define(
     "send it anyway and the client fails the handshake.",
     source="RFC 6455 section 4.2.2 (WS-ACCEPT-SUBPROTOCOL-OFFERED)",
     protocol="websocket",
+    servers=reactions(
+        uvicorn='harms: sends it; the client fails the handshake',
+        hypercorn="rejects: logs 'Invalid Subprotocol'",
+        daphne='harms: logs nothing; the handshake is never answered',
+        granian='harms: sends it; the client fails the handshake',
+    ),
 )
 
 WEBSOCKET_HANDSHAKE_INCOMPLETE = _define(
@@ -140,6 +190,12 @@ WEBSOCKET_HANDSHAKE_INCOMPLETE = _define(
     'non-HTTP scopes (\'if scope["type"] != "http": return\') does exactly this.',
     source="www.rst 'Connect - receive event' (WS-HANDSHAKE-BEFORE-RETURN)",
     protocol="websocket",
+    servers=reactions(
+        uvicorn="rejects: logs 'returned without completing handshake'; HTTP 500",
+        hypercorn='rejects: HTTP 500',
+        daphne='harms: logs nothing; the handshake is never answered',
+        granian='rejects: HTTP 403',
+    ),
 )
 
 WEBSOCKET_NOT_CLOSED = _define(
@@ -153,6 +209,12 @@ WEBSOCKET_NOT_CLOSED = _define(
     "(internal error), daphne leaves the socket open. A warning: the spec says should.",
     source="www.rst 'WebSocket' (WS-CLOSE-BEFORE-RETURN)",
     protocol="websocket",
+    servers=reactions(
+        uvicorn='tolerates: drops the connection without a close frame (1006)',
+        hypercorn='tolerates: closes with 1011',
+        daphne='tolerates: closes with 1000',
+        granian='tolerates: closes with 1005',
+    ),
 )
 
 WEBSOCKET_RECEIVE_AFTER_DISCONNECT = _define(
@@ -166,6 +228,12 @@ WEBSOCKET_RECEIVE_AFTER_DISCONNECT = _define(
     "and connection slot.",
     source="asgi-invariants WS-NO-RECEIVE-AFTER-DISCONNECT (uvicorn, hypercorn, daphne queues)",
     protocol="websocket",
+    servers=reactions(
+        uvicorn='harms: receive() blocks forever (sansio, wsproto)',
+        hypercorn='harms: receive() blocks forever',
+        daphne='harms: receive() blocks forever',
+        granian='unchecked',
+    ),
 )
 
 WEBSOCKET_CONVERSATION_ALTERED = _define(
@@ -179,4 +247,5 @@ WEBSOCKET_CONVERSATION_ALTERED = _define(
     "reordered in either direction, or the close code changed.",
     source="www.rst 'WebSocket' (MW transparency for websocket scopes)",
     protocol="websocket",
+    servers=same_for_all('n/a: the app against itself without its middleware'),
 )
