@@ -122,7 +122,10 @@ class Target:
             findings += [f for f in app_task_findings(outcome, bare) if settings.reports(f.code)]
         if lifespan_symptoms:
             return outcome, compared + findings
-        if outcome.session and not findings and not compared and settings.reports("connection-isolation"):
+        # Not behind asgifuzz's own endpoints: they report to the one installed probe, which a
+        # session hands from connection to connection, so their behaviour is not each connection's own.
+        isolated = outcome.session and not self.instrumented
+        if isolated and not findings and not compared and settings.reports("connection-isolation"):
             from asgifuzz.isolation import isolation_findings
 
             findings = isolation_findings(app, outcome, settings)
