@@ -23,9 +23,11 @@ __all__ = (
     "Chunk",
     "Disconnect",
     "Latency",
+    "Later",
     "LsRequest",
     "LsShutdown",
     "LsStartup",
+    "Pause",
     "Run",
     "WsBytes",
     "WsClose",
@@ -60,6 +62,17 @@ class Run:
 @dataclass(frozen=True, slots=True)
 class Advance:
     """Virtual time moves forward by ``seconds``; due timers fire."""
+
+    seconds: float
+
+
+@dataclass(frozen=True, slots=True)
+class Pause:
+    """The client waits ``seconds`` of virtual time while the app runs (timers fire in order).
+
+    Not drawn by the search: the isolation oracle puts it where, in a
+    session, the connection waited while another connection was served.
+    """
 
     seconds: float
 
@@ -116,7 +129,7 @@ class LsShutdown:
     """The server sends ``lifespan.shutdown`` (once, only after a completed startup)."""
 
 
-Action = Chunk | Disconnect | Run | Advance | Latency | WsText | WsBytes | WsClose | LsStartup | LsRequest | LsShutdown
+Action = Chunk | Disconnect | Run | Advance | Pause | Latency | WsText | WsBytes | WsClose | LsStartup | LsRequest | LsShutdown
 
 _LS_OPS: dict[str, Action] = {
     "lifespan-startup": LsStartup(),
@@ -134,6 +147,8 @@ def action_to_json(action: Action) -> dict[str, Any]:
         return {"op": "run"} if action.steps is None else {"op": "run", "steps": action.steps}
     if isinstance(action, Advance):
         return {"op": "advance", "seconds": action.seconds}
+    if isinstance(action, Pause):
+        return {"op": "pause", "seconds": action.seconds}
     if isinstance(action, WsText | WsBytes | WsClose):
         return _ws_action_to_json(action)
     for op, ls_action in _LS_OPS.items():
@@ -190,6 +205,11 @@ def action_from_json(obj: object, where: str) -> Action:
         if not isinstance(seconds, int | float) or isinstance(seconds, bool) or seconds < 0:
             raise CorpusError(f"{where}/seconds: expected a non-negative number, got {seconds!r}")
         return Advance(float(seconds))
+    if op == "pause":
+        seconds = obj.get("seconds")
+        if not isinstance(seconds, int | float) or isinstance(seconds, bool) or seconds < 0:
+            raise CorpusError(f"{where}/seconds: expected a non-negative number, got {seconds!r}")
+        return Pause(float(seconds))
     if op == "latency":
         return Latency(_int(obj, "checkpoints", where))
     if op in ("ws-text", "ws-bytes", "ws-close"):
@@ -210,6 +230,8 @@ def describe_action(action: Action) -> str:
         return f"app runs {action.steps} scheduler step(s)"
     if isinstance(action, Advance):
         return f"virtual time advances {action.seconds:g}s"
+    if isinstance(action, Pause):
+        return f"client waits {action.seconds:g}s while the app runs"
     if isinstance(action, WsText):
         return f"client sends text frame {action.text!r}"
     if isinstance(action, WsBytes):
@@ -224,6 +246,23 @@ def describe_action(action: Action) -> str:
     if isinstance(action, LsShutdown):
         return "server sends lifespan.shutdown"
     return f"server send latency becomes {action.checkpoints} step(s)"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Later:
+    """A later connection of a session: another client of the same app instance.
+
+    ``during`` None: it opens once the previous connection has ended (a
+    keep-alive client's next request); an int k: it opens while the previous
+    connection is still in flight, right after that connection's k-th action
+    (its body half sent, its response streaming, its background task
+    running), runs to its end, and then the previous connection goes on.
+    """
+
+    scope: dict[str, Any]
+    body: bytes
+    actions: tuple[Action, ...]
+    during: int | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -246,6 +285,8 @@ class Case:
     stack: tuple[int, ...] = ()
     #: Server knobs overridden on top of ``profile`` (``server.profiles.KNOBS``), as (knob, value).
     server: tuple[tuple[str, str], ...] = ()
+    #: The session's later connections, in order (``Later``); empty: one connection.
+    session: tuple[Later, ...] = ()
 
     @property
     def message_count(self) -> int:
@@ -356,6 +397,17 @@ def case_to_json(case: Case) -> dict[str, Any]:
     # Likewise the server knobs: older corpus files have none.
     if case.server:
         doc["server"] = dict(case.server)
+    # And the session: a single-connection case has none.
+    if case.session:
+        doc["session"] = [
+            {
+                "scope": scope_to_json(c.scope),
+                "body": bytes_to_json(c.body),
+                "actions": [action_to_json(a) for a in c.actions],
+                "during": c.during,
+            }
+            for c in case.session
+        ]
     return doc
 
 
@@ -400,7 +452,33 @@ def case_from_json(doc: dict[str, Any], where: str = "") -> Case:
         differential=differential,
         stack=tuple(raw_stack),
         server=server,
+        session=_session_from_json(doc.get("session", []), f"{where}/session"),
     )
+
+
+def _session_from_json(raw: object, where: str) -> tuple[Later, ...]:
+    if not isinstance(raw, list):
+        raise CorpusError(f"{where}: expected a list of connections, got {raw!r}")
+    out = []
+    for i, obj in enumerate(raw):
+        at = f"{where}/{i}"
+        if not isinstance(obj, dict):
+            raise CorpusError(f"{at}: expected an object, got {obj!r}")
+        actions = obj.get("actions")
+        if not isinstance(actions, list):
+            raise CorpusError(f"{at}/actions: expected a list, got {actions!r}")
+        during = obj.get("during")
+        if during is not None and (not isinstance(during, int) or isinstance(during, bool) or during < 0):
+            raise CorpusError(f"{at}/during: expected null or a non-negative int, got {during!r}")
+        out.append(
+            Later(
+                scope=scope_from_json(obj.get("scope"), f"{at}/scope"),
+                body=bytes_from_json(obj.get("body"), f"{at}/body"),
+                actions=tuple(action_from_json(a, f"{at}/actions/{j}") for j, a in enumerate(actions)),
+                during=during,
+            )
+        )
+    return tuple(out)
 
 
 def _server_knobs(raw: object, where: str) -> tuple[tuple[str, str], ...]:

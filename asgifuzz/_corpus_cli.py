@@ -177,7 +177,9 @@ def _print_http(cc: Any, host: str) -> int:
     from asgifuzz._http_script import curl_command, render_http
 
     print()
-    print("to reproduce against a running server (e.g. 'uvicorn main:app --port 8000'), a client sends:")
+    port = host.rpartition(":")[2] or "8000"
+    serve = f"uvicorn {cc.app} --port {port}" + (" --factory" if cc.factory else "") if cc.app else "your server"
+    print(f"to reproduce against a running server (e.g. '{serve}'), a client sends:")
     try:
         lines = render_http(cc.case, host)
     except ValueError as exc:

@@ -5,8 +5,8 @@ test item per target of the app -- each route, and the app's middleware
 stack in front of each adversarial endpoint -- named after it
 (``test_app[GET-/items/{id}]``, ``test_app[stack-polls_disconnect]``), so
 ``pytest -k items`` fuzzes the routes under /items only and a failure names
-the route.  An app with a single target keeps its single item, named as
-before.  The marker's budget is the app's: its items share it (at least
+the route.  An app with a single target (a plain ASGI callable, besides
+its lifespan) keeps its single item, named as before.  The marker's budget is the app's: its items share it (at least
 ``MIN_EXAMPLES`` each), so a whole run costs what it did as one test.
 
 A bug in a middleware shows behind every endpoint: the first item it fails
@@ -100,8 +100,8 @@ def target_ids(load: Loader) -> list[tuple[str, str]]:
         targets = select_targets(found, settings.routes)
     except (Exception, pytest.fail.Exception):  # left to the test: it reports the error itself
         return []
-    if len(targets) <= 1:
-        return []
+    if sum(1 for t in targets if t.protocol != "lifespan") <= 1:
+        return []  # a plain ASGI app (one target, and its lifespan): one item, as before
     ids = [t.id for t in targets]
     return list(zip(ids, _unique([item_id(i) for i in ids]), strict=True))
 

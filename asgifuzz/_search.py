@@ -33,7 +33,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from asgifuzz._case import Case
+from asgifuzz._case import Case, Later
 from asgifuzz._config import Backend, Settings
 from asgifuzz._errors import Violation
 from asgifuzz._finding import Finding, FindingKey
@@ -53,6 +53,8 @@ MAX_ROUND = 500
 @dataclass(slots=True)
 class Stats:
     examples: int = 0
+    #: Connections served (an example is a session of one or more).
+    connections: int = 0
     steps: int = 0
     disconnect_positions: set[str] = field(default_factory=set)
     targets_seen: set[str] = field(default_factory=set)
@@ -218,6 +220,12 @@ class Search:
         self._target = _target_strategy(self.targets)
         self._backend = st.sampled_from(list(settings.backends))
         self._schedule_seed = st.integers(0, 2**16 - 1)
+        during = st.none() | st.integers(0, 4)
+        self._later = {
+            t.id: st.lists(st.tuples(self._scopes[t.id], during), max_size=max(0, settings.max_connections - 1))
+            for t in self.targets
+            if t.protocol == "http"
+        }
         self._server = server_behaviours(settings.profile)
 
     # ------------------------------------------------------------- results
@@ -360,6 +368,20 @@ class Search:
         self._report()
         return True
 
+    def _draw_session(self, data: Any, target: Target) -> tuple[Later, ...]:
+        """The later connections of the example's session (HTTP targets), shrinking towards none.
+
+        Each draws its scope and body like the first connection, and when it
+        opens: after the previous connection ended (None), or while it is in
+        flight, after its k-th action.  Their actions are drawn as they run.
+        """
+        if target.protocol != "http" or self.settings.max_connections < 2:
+            return ()
+        # One list draw: Hypothesis shrinks a list by deleting elements, any of them.
+        drawn = data.draw(self._later[target.id])
+        later = [Later(scope=scope, body=body, actions=(), during=during) for (scope, body), during in drawn]
+        return tuple(later)
+
     def _example(self, data: Any) -> None:
         if self.deadline is not None and time.monotonic() > self.deadline:
             raise _OutOfTime
@@ -376,6 +398,7 @@ class Search:
         label = behaviour_label(profile, server)
         stats.behaviours[label] = stats.behaviours.get(label, 0) + 1
         differential = target.bare is not None
+        session = self._draw_session(data, target)
         case = Case(
             target=target.id,
             scope=scope,
@@ -387,6 +410,7 @@ class Search:
             differential=differential,
             stack=stack,
             server=server,
+            session=session,
         )
         from asgifuzz.strategies._actions import HttpDrawSource
 
@@ -399,8 +423,17 @@ class Search:
             from asgifuzz.strategies._lifespan import LifespanDrawSource
 
             source = LifespanDrawSource(data, coarse=differential, max_actions=self.settings.max_actions, stats=stats)
+        if session:
+            from asgifuzz.server.session import SessionSource
+
+            later = [
+                HttpDrawSource(data, coarse=differential, max_actions=self.settings.max_actions, stats=stats)
+                for _ in session
+            ]
+            source = SessionSource(source, later)
         outcome, findings = target.run(case, self.settings, source)
         stats.examples += 1
+        stats.connections += 1 + len(outcome.session)
         stats.steps += len(outcome.case.actions)
         stats.targets_seen.add(target.id)
         stats.backends_seen.add(backend)

@@ -122,6 +122,13 @@ class Target:
             findings += [f for f in app_task_findings(outcome, bare) if settings.reports(f.code)]
         if lifespan_symptoms:
             return outcome, compared + findings
+        # Not behind asgifuzz's own endpoints: they report to the one installed probe, which a
+        # session hands from connection to connection, so their behaviour is not each connection's own.
+        isolated = outcome.session and not self.instrumented
+        if isolated and not findings and not compared and settings.reports("connection-isolation"):
+            from asgifuzz.isolation import isolation_findings
+
+            findings = isolation_findings(app, outcome, settings)
         if self.protocol == "http" and not findings and not compared and settings.reports("response-depends-on-chunking"):
             from asgifuzz.chunking import chunking_findings
 

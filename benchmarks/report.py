@@ -21,6 +21,14 @@ def check_targets(doc: dict[str, Any]) -> list[dict[str, Any]]:
         for backend in ("asyncio", "trio"):
             row = rows.get((app, backend))
             if row is not None:
+                conn_ratio = row.get("connection_ratio", 0.0)
+                out.append(
+                    {
+                        "target": f"connections/s >= {goal}x bare loop, {row['label']}, {backend}",
+                        "measured": f"{conn_ratio:.3f}x ({row.get('fuzz_connections_per_s', 0.0):.0f} vs {row['bare_per_s']:.0f}/s)",
+                        "met": conn_ratio >= goal,
+                    }
+                )
                 out.append(
                     {
                         "target": f"examples/s >= {goal}x bare loop, {row['label']}, {backend}",
@@ -95,14 +103,15 @@ def render_markdown(doc: dict[str, Any]) -> str:
         add("")
         add(
             "| app | backend | bare req/s | fresh loop req/s | fuzz examples/s | fuzz steps/s | replay/s "
-            "| ratio fuzz/bare | fuzz/fresh loop | replay/bare |"
+            "| ratio fuzz/bare | fuzz/fresh loop | replay/bare | fuzz connections/s | connections/bare |"
         )
-        add("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+        add("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
         for r in doc["throughput"]:
             add(
                 f"| {r['label']} | {r['backend']} | {_f(r['bare_per_s'])} | {_f(r['bare_fresh_loop_per_s'])} "
                 f"| {_f(r['fuzz_examples_per_s'])} | {_f(r['fuzz_steps_per_s'])} | {_f(r['replay_per_s'])} "
-                f"| {r['ratio']:.3f} | {r['ratio_fresh_loop']:.3f} | {r['replay_ratio']:.3f} |"
+                f"| {r['ratio']:.3f} | {r['ratio_fresh_loop']:.3f} | {r['replay_ratio']:.3f} "
+                f"| {_f(r.get('fuzz_connections_per_s', 0.0))} | {r.get('connection_ratio', 0.0):.3f} |"
             )
     if doc.get("time_to_bug") is not None:
         add("")

@@ -37,6 +37,8 @@ from benchmarks.apps import APPS, LABELS, SCRIPT_BODY, script_scope
 __all__ = ("ThroughputRow", "bare_rate", "fuzz_rate", "measure_throughput", "replay_rate")
 
 BACKENDS = ("asyncio", "trio")
+#: Connections per example in the fuzz measurement (sessions, issue 14; opt-in in asgifuzz itself).
+SESSION_CONNECTIONS = 3
 
 
 @dataclass(slots=True)
@@ -73,6 +75,9 @@ class ThroughputRow:
     ratio_fresh_loop: float
     replay_ratio: float
     details: dict[str, Any] = field(default_factory=dict)
+    #: Connections served by the search per second (sessions: several per example), and / bare requests/s.
+    fuzz_connections_per_s: float = 0.0
+    connection_ratio: float = 0.0
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -170,13 +175,26 @@ def fuzz_target(app: Any) -> Any:
 
 def fuzz_rate(app: Any, backend: str, seconds: float, seed: int) -> tuple[int, int, float, int]:
     """(examples, steps, wall seconds, findings) of a seeded search of ``seconds``."""
+    examples, steps, elapsed, findings, _ = fuzz_rate_with_connections(app, backend, seconds, seed)
+    return examples, steps, elapsed, findings
+
+
+def fuzz_rate_with_connections(app: Any, backend: str, seconds: float, seed: int) -> tuple[int, int, float, int, int]:
+    """(examples, steps, wall seconds, findings, connections) of a seeded search of ``seconds``.
+
+    An example is a session of one to ``Settings.max_connections`` connections
+    (issue 14): connections/s is the figure comparable with bare requests/s.
+    """
     from asgifuzz._config import Settings
     from asgifuzz._search import search
 
-    settings = Settings.create(backend=backend, max_examples=10**9, max_time=seconds, seed=seed)
+    settings = Settings.create(
+        backend=backend, max_examples=10**9, max_time=seconds, seed=seed, max_connections=SESSION_CONNECTIONS
+    )
     start = time.perf_counter()
     result = search([fuzz_target(app)], settings)
-    return result.stats.examples, result.stats.steps, time.perf_counter() - start, len(result.findings)
+    elapsed = time.perf_counter() - start
+    return result.stats.examples, result.stats.steps, elapsed, len(result.findings), result.stats.connections
 
 
 def replay_rate(app: Any, backend: str, seconds: float) -> tuple[int, float]:
@@ -212,7 +230,7 @@ def measure_throughput(
     for name in apps:
         app = APPS[name]
         for backend in backends:
-            bare, fresh, fuzz, replay = Rate(), Rate(), Rate(), Rate()
+            bare, fresh, fuzz, replay, conns = Rate(), Rate(), Rate(), Rate(), Rate()
             findings = 0
             bare_rate(app, backend, min(share, 0.1))  # warm up imports and caches
             replay_rate(app, backend, min(share, 0.1))
@@ -221,8 +239,9 @@ def measure_throughput(
                 bare.add(n, dt)
                 n, dt = bare_rate(app, backend, share, fresh_loop=True)
                 fresh.add(n, dt)
-                ex, steps, dt, nf = fuzz_rate(app, backend, share, seed=r)
+                ex, steps, dt, nf, nc = fuzz_rate_with_connections(app, backend, share, seed=r)
                 fuzz.add(ex, dt, steps)
+                conns.add(nc, dt)
                 findings += nf
                 n, dt = replay_rate(app, backend, share)
                 replay.add(n, dt)
@@ -238,6 +257,8 @@ def measure_throughput(
                 ratio=fuzz.per_second / bare.per_second if bare.per_second else 0.0,
                 ratio_fresh_loop=fuzz.per_second / fresh.per_second if fresh.per_second else 0.0,
                 replay_ratio=replay.per_second / bare.per_second if bare.per_second else 0.0,
+                fuzz_connections_per_s=conns.per_second,
+                connection_ratio=conns.per_second / bare.per_second if bare.per_second else 0.0,
                 details={
                     "bare_requests": bare.count,
                     "fuzz_examples": fuzz.count,
@@ -250,7 +271,8 @@ def measure_throughput(
             )
             log(
                 f"  throughput {name:16s} {backend:7s} bare {row.bare_per_s:8.0f}/s  "
-                f"fuzz {row.fuzz_examples_per_s:6.0f} ex/s  ratio {row.ratio:.3f}"
+                f"fuzz {row.fuzz_examples_per_s:6.0f} ex/s {row.fuzz_connections_per_s:6.0f} conn/s  "
+                f"ratio {row.ratio:.3f} (connections {row.connection_ratio:.3f})"
             )
             rows.append(row)
     return rows

@@ -24,6 +24,8 @@ from typing import Any
 
 from hypothesis import strategies as st
 
+from ._chars import TEXT_CHARS
+
 __all__ = ("ACCEPT_ENCODINGS", "TypedBody", "accept_encodings", "encodable_codings", "typed_bodies")
 
 #: (content type or None, body, content encoding or None).
@@ -52,11 +54,11 @@ _SCALARS = (
     | st.booleans()
     | st.integers(-(2**31), 2**31)
     | st.floats(allow_nan=False, allow_infinity=False, width=32)
-    | st.text(max_size=12)
+    | st.text(TEXT_CHARS, max_size=12)
 )
 _JSON = st.recursive(
     _SCALARS,
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(TEXT_CHARS, max_size=8), inner, max_size=4),
     max_leaves=10,
 )
 _KEYS = st.text("abcdefghijklmnopqrstuvwxyz_", min_size=1, max_size=8)
@@ -96,7 +98,7 @@ def _json(draw: st.DrawFn) -> TypedBody:
 
 @st.composite
 def _form(draw: st.DrawFn) -> TypedBody:
-    pairs = draw(st.lists(st.tuples(_KEYS, st.text(max_size=12)), max_size=5))
+    pairs = draw(_FORM_PAIRS)
     body = urllib.parse.urlencode(pairs).encode()
     if draw(_BROKEN):
         body += b"&%zz=%"
@@ -106,16 +108,16 @@ def _form(draw: st.DrawFn) -> TypedBody:
 @st.composite
 def _multipart(draw: st.DrawFn) -> TypedBody:
     parts = []
-    for name in draw(st.lists(_KEYS, min_size=1, max_size=3, unique=True)):
+    for name in draw(_PART_NAMES):
         if draw(st.booleans()):
-            content = draw(st.binary(max_size=64))
+            content = draw(_FILE_CONTENT)
             parts.append(
                 b"--" + _BOUNDARY + b"\r\n"
                 b'Content-Disposition: form-data; name="' + name.encode() + b'"; filename="' + name.encode() + b'.bin"\r\n'
                 b"Content-Type: application/octet-stream\r\n\r\n" + content + b"\r\n"
             )
         else:
-            value = draw(st.text(max_size=12)).encode()
+            value = draw(_SHORT_TEXT).encode()
             parts.append(
                 b"--" + _BOUNDARY + b"\r\n"
                 b'Content-Disposition: form-data; name="' + name.encode() + b'"\r\n\r\n' + value + b"\r\n"
@@ -124,17 +126,28 @@ def _multipart(draw: st.DrawFn) -> TypedBody:
     return b"multipart/form-data; boundary=" + _BOUNDARY, body, None
 
 
+_MSGPACK_TYPES = st.sampled_from([b"application/vnd.msgpack", b"application/msgpack", b"application/x-msgpack"])
+_MSGPACK_VALUES = st.dictionaries(st.text(TEXT_CHARS, max_size=8), _SCALARS, max_size=4)
+_FORM_PAIRS = st.lists(st.tuples(_KEYS, st.text(TEXT_CHARS, max_size=12)), max_size=5)
+_PART_NAMES = st.lists(_KEYS, min_size=1, max_size=3, unique=True)
+_FILE_CONTENT = st.binary(max_size=64)
+_SHORT_TEXT = st.text(TEXT_CHARS, max_size=12)
+
+
 @st.composite
 def _msgpack_body(draw: st.DrawFn) -> TypedBody:
-    body = _msgpack(draw(st.dictionaries(st.text(max_size=8), _SCALARS, max_size=4)))
+    body = _msgpack(draw(_MSGPACK_VALUES))
     if draw(_BROKEN):
         body = body[:-1]
-    return draw(st.sampled_from([b"application/vnd.msgpack", b"application/msgpack", b"application/x-msgpack"])), body, None
+    return draw(_MSGPACK_TYPES), body, None
+
+
+_TEXT = st.text(TEXT_CHARS, max_size=40)
 
 
 @st.composite
 def _text(draw: st.DrawFn) -> TypedBody:
-    return b"text/plain; charset=utf-8", draw(st.text(max_size=40)).encode(), None
+    return b"text/plain; charset=utf-8", draw(_TEXT).encode(), None
 
 
 def _compress(coding: bytes, body: bytes) -> bytes | None:
@@ -165,20 +178,31 @@ def encodable_codings() -> tuple[bytes, ...]:
     return tuple(c for c in (b"gzip", b"deflate", b"br", b"zstd") if _compress(c, b"") is not None)
 
 
+_KIND = st.sampled_from(("bytes", "json", "form", "multipart", "msgpack", "text"))
+_RAW_TYPES = st.sampled_from([None, b"application/octet-stream", b"text/plain", b"application/json"])
+_ONE_IN_FOUR = st.integers(0, 3)
+
+
+@lru_cache(maxsize=1)
+def _kinds() -> dict[str, st.SearchStrategy[TypedBody]]:
+    # Built once: building (and validating) these per draw cost seconds per example.
+    return {"json": _json(), "form": _form(), "multipart": _multipart(), "msgpack": _msgpack_body(), "text": _text()}
+
+
+@lru_cache(maxsize=1)
+def _codings() -> st.SearchStrategy[bytes]:
+    return st.sampled_from(encodable_codings())
+
+
 @st.composite
 def _typed(draw: st.DrawFn, raw: st.SearchStrategy[bytes]) -> TypedBody:
-    kind = draw(st.sampled_from(("bytes", "json", "form", "multipart", "msgpack", "text")))
+    kind = draw(_KIND)
     if kind == "bytes":
-        content_type = draw(
-            st.sampled_from([None, b"application/octet-stream", b"text/plain", b"application/json"])
-        )
-        return content_type, draw(raw), None
-    content_type, body, _ = draw(
-        {"json": _json(), "form": _form(), "multipart": _multipart(), "msgpack": _msgpack_body(), "text": _text()}[kind]
-    )
+        return draw(_RAW_TYPES), draw(raw), None
+    content_type, body, _ = draw(_kinds()[kind])
     # One body in four is compressed: a real coding, or announced but not applied (broken).
-    if draw(st.integers(0, 3)) == 3:
-        coding = draw(st.sampled_from(encodable_codings()))
+    if draw(_ONE_IN_FOUR) == 3:
+        coding = draw(_codings())
         if draw(_BROKEN):
             return content_type, body, coding
         compressed = _compress(coding, body)

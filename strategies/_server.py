@@ -26,16 +26,26 @@ _PROFILE_ORDER = ("uvicorn", "uvicorn", "hypercorn", "daphne", "strict")
 _KNOB_ODDS = 4
 
 
+_NAMES = st.sampled_from([p for p in _PROFILE_ORDER if p in PROFILES])
+_FLIP = st.integers(0, _KNOB_ODDS - 1)
+
+
+@lru_cache(maxsize=64)
+def _others(name: str, knob: str) -> st.SearchStrategy[str] | None:
+    """The values of ``knob`` other than profile ``name``'s own (built once, not per draw)."""
+    others = [v for v in KNOBS[knob] if v != knob_value(get_profile(name), knob)]
+    return st.sampled_from(others) if others else None
+
+
 @st.composite
 def _drawn(draw: st.DrawFn) -> Behaviour:
-    name = draw(st.sampled_from([p for p in _PROFILE_ORDER if p in PROFILES]))
-    profile = get_profile(name)
+    name = draw(_NAMES)
     knobs: list[tuple[str, str]] = []
-    for knob, values in KNOBS.items():
-        others = [v for v in values if v != knob_value(profile, knob)]
+    for knob in KNOBS:
+        others = _others(name, knob)
         # 0 ("keep the profile's value") is where shrinking goes.
-        if others and draw(st.integers(0, _KNOB_ODDS - 1)) == _KNOB_ODDS - 1:
-            knobs.append((knob, draw(st.sampled_from(others))))
+        if others is not None and draw(_FLIP) == _KNOB_ODDS - 1:
+            knobs.append((knob, draw(others)))
     return name, tuple(knobs)
 
 

@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 from asgifuzz._case import Action, Advance, Disconnect, Latency, Run, WsBytes, WsClose, WsText
 
+from ._chars import TEXT_CHARS
 from ._scopes import _paths
 
 __all__ = ("WebSocketDrawSource", "websocket_actions", "websocket_scopes")
@@ -28,7 +29,7 @@ _SUBPROTOCOLS = st.sampled_from([[], [], ["chat"], ["chat", "superchat"], ["grap
 
 def _frames() -> st.SearchStrategy[Action | None]:
     return st.one_of(
-        st.text(max_size=12).map(WsText),
+        st.text(TEXT_CHARS, max_size=12).map(WsText),
         st.binary(max_size=12).map(WsBytes),
     )
 

@@ -135,3 +135,23 @@ def test_piped_output_is_one_line_per_finding_and_the_full_report_is_a_file(tmp_
     assert len(lines) == 4
     full = (tmp_path / ".asgifuzz" / "report.txt").read_text()
     assert "what happened:" in full and "captured output of the app" in full and "      request " in full
+
+
+def test_logged_tracebacks_are_folded_to_one_line_in_the_text_report() -> None:
+    from report_helpers import finding
+
+    f = finding("app-raised")
+    f.output = "\n".join(
+        [
+            "request POST /items",
+            "ERROR    service.errors:app.py:30 unhandled error in POST /items",
+            "Traceback (most recent call last):",
+            '  File "app.py", line 27, in dispatch',
+            "    return await call_next(request)",
+            "ValueError: planted bug",
+        ]
+    )
+    text = render_finding(f)
+    assert "      ERROR    service.errors:app.py:30 unhandled error in POST /items" in text
+    assert "      Traceback (2 line(s) of frames, in the JSON and HTML reports)" in text
+    assert "      ValueError: planted bug" in text and 'File "app.py"' not in text

@@ -79,6 +79,8 @@ def test_a_middleware_that_replays_only_the_first_chunk_is_found(seed: int) -> N
     # The class-7 benchmark (benchmarks/recall.py) on a small budget: a default
     # run needed 109-413 examples on seeds 0-4.
     result = fuzz(first_chunk_only_app(), max_examples=800, seed=seed, exitfirst=True)
-    assert [f.code for f in result.findings] == ["request-body-altered"]
+    # The transparency oracle (the endpoint read less) or the chunking one (the
+    # route answered differently to the same body in one chunk): the same bug.
+    assert [f.code for f in result.findings] in (["request-body-altered"], ["response-depends-on-chunking"])
     case = result.findings[0].case
     assert case is not None and sum(isinstance(a, Chunk) for a in case.actions) >= 1

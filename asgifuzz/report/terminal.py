@@ -124,7 +124,8 @@ class SummaryHandler:
 
     def handle(self, report: RunReport) -> None:
         head = summary_line(report)
-        write_file(self.path, head + "\n" + render_report(report) + "\n")
+        if report.findings:  # a clean run leaves no file behind
+            write_file(self.path, head + "\n" + render_report(report) + "\n")
         self.console.print(head, highlight=False, soft_wrap=True)
         for note in report.notes:
             self.console.print(f"note: {note}", highlight=False, soft_wrap=True)

@@ -225,11 +225,30 @@ def render_finding(finding: Finding, index: int = 1, *, replay_hint: str | None 
 OUTPUT_SHOWN_LINES = 30
 
 
+def _fold_tracebacks(text: str) -> str:
+    """Each traceback the app logged as one line (its frames are long and the exception line follows)."""
+    out: list[str] = []
+    frames = 0
+    for line in text.splitlines():
+        if frames and line[:1].isspace():
+            frames += 1
+            continue
+        if frames:
+            out[-1] = f"Traceback ({frames - 1} line(s) of frames, in the JSON and HTML reports)"
+            frames = 0
+        if line.startswith("Traceback (most recent call last):"):
+            frames = 1
+        out.append(line)
+    if frames:
+        out[-1] = f"Traceback ({frames - 1} line(s) of frames, in the JSON and HTML reports)"
+    return "\n".join(out)
+
+
 def output_lines(finding: Finding, *, limit: int = OUTPUT_SHOWN_LINES) -> list[str]:
     """The app's captured logging and prints, its last ``limit`` lines, as pytest shows a captured log."""
     if not finding.output:
         return []
-    shown, left_out = trim_output(finding.output, lines=limit)
+    shown, left_out = trim_output(_fold_tracebacks(finding.output), lines=limit)
     head = "    captured output of the app (logging, stdout, stderr)"
     head += f", last {len(shown)} line(s), {left_out} earlier not shown:" if left_out else ":"
     return [head, *("      " + line for line in shown)]

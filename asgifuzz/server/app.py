@@ -37,6 +37,9 @@ class AppTask:
         #: Tasks spawned while the app runs (asyncio.Task or trio Task).
         self.tasks: list[Any] = []
         self.tracking = False
+        #: In a session, tasks are attributed by ancestry: the task of this call (set when it starts).
+        self.rooted = False
+        self.root: Any = None
         #: trio tasks spawned and not yet exited.
         self._alive: set[Any] = set()
 
@@ -53,6 +56,8 @@ class AppTask:
         import anyio
 
         self.recorder.record("server", "call", None, label)
+        if self.rooted:
+            self.root = _current_task()
         cancelled = anyio.get_cancelled_exc_class()
         try:
             self.coro = self.app(scope, receive, send)
@@ -95,3 +100,12 @@ class AppTask:
             elif task in self._alive:
                 out.append((task.name, coro_site(task.coro)))
         return out
+
+
+def _current_task() -> Any:
+    try:
+        return asyncio.current_task()
+    except RuntimeError:  # no asyncio loop in this thread: trio
+        import trio
+
+        return trio.lowlevel.current_task()

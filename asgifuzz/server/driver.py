@@ -32,7 +32,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from asgifuzz._case import Action, Advance, Case, Chunk, Disconnect, Latency, Run
+from asgifuzz._case import Action, Advance, Case, Chunk, Disconnect, Latency, Later, Pause, Run
 from asgifuzz._config import Settings
 from asgifuzz._finding import Finding, TraceEvent
 from asgifuzz._types import ASGIApp
@@ -80,6 +80,10 @@ class Outcome:
     response: ClientView
     probe: Probe
     disconnect_seq: int | None
+    #: The outcomes of a session's later connections, in order (``server.session``).
+    session: list[Outcome] = dataclasses.field(default_factory=list)
+    #: (actions applied, virtual seconds) where a later connection ran while this one was in flight.
+    pauses: list[tuple[int, float]] = dataclasses.field(default_factory=list)
 
 
 class Driver:
@@ -97,14 +101,19 @@ class Driver:
         self.connection = self._connect(case)
         #: The long-lived loop the case runs on (``run_case`` sets it): its shared lifespans.
         self.runner: Runner | None = None
+        #: Sessions (``server.session``): the next connection, when it opens (None: after this one ends,
+        #: k: after this one's k-th action), and where this one opened in the previous one.
+        self.next: Driver | None = None
+        self.during: int | None = None
+        self.opened: int | None = None
+        #: (actions applied, virtual seconds) for each later connection that ran while this one was in flight.
+        self.pauses: list[tuple[int, float]] = []
         self.spinning = False
         self._changed: Any = None  # an anyio.Event, made inside the loop
         self.clock: Any = None
 
     def _connect(self, case: Case) -> HTTPConnection:
-        return HTTPConnection(
-            case, profile_of(case), self.recorder, self.report, self._notify, self._wait_for_change
-        )
+        return HTTPConnection(case, profile_of(case), self.recorder, self.report, self._notify, self._wait_for_change)
 
     def _label(self, scope: dict[str, Any]) -> str:
         return f"{scope['method']} {scope['path']}"
@@ -115,7 +124,13 @@ class Driver:
         return self.recorder.events
 
     def case_so_far(self) -> Case:
-        return dataclasses.replace(self.case, actions=tuple(self.actions))
+        later = []
+        nxt = self.next
+        while nxt is not None:
+            later.append(Later(scope=nxt.case.scope, body=nxt.case.body, actions=tuple(nxt.actions), during=nxt.during))
+            nxt = nxt.next
+        # A connection never opened (the search stopped first) is not part of the case.
+        return dataclasses.replace(self.case, actions=tuple(self.actions), session=tuple(later))
 
     # ------------------------------------------------------------ plumbing
 
@@ -147,12 +162,19 @@ class Driver:
         install_probe(self.probe)
         state = await self._lifespan_state()
         self.recorder.origin = self.clock.current_time() if self.case.backend == "trio" else self.clock.time()
+        await self._serve(state)
+
+    async def _serve(self, state: dict[str, Any]) -> None:
+        """This connection from its start to its end checks; then the session's next one, if it waits for it."""
+        import anyio
+
         async with anyio.create_task_group() as tg:
             scope = self.connection.build_scope(state)
             self.app_task.tracking = True
             label = self._label(scope)
             tg.start_soon(self.app_task.run, scope, self.connection.receive, self.connection.send, label)
             await self._settle()
+            await self._open_during(state)
             # The script never depends on what the app did (only on the
             # client's own state), so it replays against any app, and
             # Hypothesis sees the same draws for the same choices even where
@@ -163,10 +185,44 @@ class Driver:
                     break
                 self.actions.append(action)
                 await self._apply(action)
+                await self._open_during(state)
+            await self._open_during(state, ended=True)
             await self._finish()
             self.app_task.cancelling = True
             tg.cancel_scope.cancel()
         self._check_end()
+        if self.next is not None and self.next.opened is None:
+            await self._run_next(state)  # keep-alive: the next request once this one is over
+
+    async def _open_during(self, state: dict[str, Any], *, ended: bool = False) -> None:
+        """Open the next connection of the session here, if it overlaps this one at this point."""
+        nxt = self.next
+        if nxt is None or nxt.opened is not None or nxt.during is None:
+            return
+        if ended or len(self.actions) >= nxt.during:
+            await self._run_next(state)
+
+    async def _run_next(self, state: dict[str, Any]) -> None:
+        """The next connection runs to its end while this one's app stays where it is."""
+        import anyio
+
+        nxt = self.next
+        assert nxt is not None
+        nxt.opened = len(self.actions)
+        nxt.clock, nxt._changed = self.clock, anyio.Event()
+        nxt.recorder.clock, nxt.recorder.origin = self.recorder.clock, self.recorder.origin
+        autojump = self.clock.autojump
+        install_probe(nxt.probe)
+        start = self.recorder.now()
+        try:
+            await nxt._serve(state)
+        finally:
+            install_probe(self.probe)
+            self.clock.autojump = autojump
+        # Virtual time this connection waited while the other ran: the same
+        # connection alone waits as long there (``isolation``), so only what
+        # the other connection did, not the time it took, can differ.
+        self.pauses.append((len(self.actions), self.recorder.now() - start))
 
     async def _lifespan_state(self) -> dict[str, Any]:
         """The app's lifespan state: started once per loop (``SharedLifespans``), as a server does."""
@@ -203,6 +259,14 @@ class Driver:
         elif isinstance(action, Advance):
             self.recorder.record("server", "time", None, f"+{action.seconds:g}s")
             self.clock.advance(action.seconds)
+            await self._settle()
+        elif isinstance(action, Pause):
+            self.recorder.record("client", "wait", None, f"{action.seconds:g}s")
+            autojump, self.clock.autojump = self.clock.autojump, True
+            try:
+                await anyio.sleep(action.seconds)
+            finally:
+                self.clock.autojump = autojump
             await self._settle()
         elif isinstance(action, Latency):
             conn.latency = action.checkpoints
@@ -272,6 +336,7 @@ class Driver:
             response=self.connection.response,
             probe=self.probe,
             disconnect_seq=self.connection.disconnect_seq,
+            pauses=list(self.pauses),
         )
 
 
@@ -288,7 +353,13 @@ def run_case(
     the run goes), else from ``case.actions``.
     """
     settings = settings or Settings()
-    driver = _driver_class(case)(app, case, settings, _CallerSource(source or ScriptSource(case.actions)))
+    from asgifuzz.server.session import SessionSource, chain_session, session_outcome
+
+    primary = source.primary if isinstance(source, SessionSource) else source
+    driver = _driver_class(case)(app, case, settings, _CallerSource(primary or ScriptSource(case.actions)))
+    tracker: Any = driver.app_task
+    if case.session:
+        tracker = chain_session(driver, case, source if isinstance(source, SessionSource) else None, _CallerSource)
     runner = runner_for(case.backend, settings.virtual_time)
     driver.runner = runner
     recorder = driver.recorder
@@ -301,11 +372,11 @@ def run_case(
     running.set_current(driver)
     running.set_loop_thread(getattr(runner, "thread_ident", None))
     try:
-        runner.run(driver.main, tracker=driver.app_task, schedule_seed=case.schedule_seed, on_start=on_start)
+        runner.run(driver.main, tracker=tracker, schedule_seed=case.schedule_seed, on_start=on_start)
     finally:
         running.set_current(None)
         running.set_loop_thread(None)
-    return driver.outcome()
+    return session_outcome(driver) if case.session else driver.outcome()
 
 
 class _CallerSource:
