@@ -428,9 +428,10 @@ def discover_targets(
     """The targets of a fuzz run (see the module docstring).
 
     With ``lifespan`` (the default; ``Settings.lifespan`` "off" turns it off)
-    the run also fuzzes the lifespan protocol: the app against itself without
-    its user middleware, or the middleware list in front of each lifespan
-    endpoint (``lifespan_targets``).  Composed stacks get none.
+    the run also fuzzes the lifespan protocol: the middleware list, or the
+    app's user middleware, in front of each lifespan endpoint
+    (``lifespan_targets``).  The app's own lifespan is not restarted for it.
+    Composed stacks get none.
 
     With ``compose``, each example draws its own stack (order, depth and
     repeats) from ``middleware``, up to ``max_depth`` layers.  ``paths``
@@ -468,7 +469,13 @@ def discover_targets(
     if not targets:
         # (discover_routes has said so in a note already.)
         targets.append(Target(id="app", app=runnable, methods=("GET", "POST"), path="/{path:path}"))
-    return targets + (lifespan_targets(app) if lifespan else [])
+    # The app's own lifespan runs once per process, as on a server (server.lifespan.SharedLifespans):
+    # starting it again for a lifespan target would rebind what the running routes use (a client
+    # that startup makes and shutdown closes; frameworks that refuse a second startup), so only
+    # the user's middleware is fuzzed on lifespan, in front of asgifuzz's lifespan endpoints.
+    if lifespan and user and endpoints is None:
+        targets += lifespan_targets(middleware=user)
+    return targets
 
 
 def _route_targets(app: ASGIApp, bare: ASGIApp | None, paths: Sequence[str] | None, notes: list[str]) -> list[Target]:

@@ -44,12 +44,25 @@ def _run(code: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+#: The plugin and the module only it imports (its per-target items): pytest loads them.
+PLUGIN_MODULES = {"pytest_plugin.py", "_pytest_items.py"}
+
+
+def test_only_the_plugin_imports_its_items_module() -> None:
+    importers = [
+        path.name
+        for path in (ROOT / "asgifuzz").rglob("*.py")
+        if "_pytest_items" in path.read_text() and path.name not in PLUGIN_MODULES
+    ]
+    assert importers == []
+
+
 def test_no_module_but_the_plugin_imports_pytest() -> None:
     # Every import statement, at any depth (a lazy import inside a function counts too).
     offenders = []
     sources = [*(ROOT / "asgifuzz").rglob("*.py"), *(ROOT / "strategies").rglob("*.py")]
     for path in sources:
-        if path.name == "pytest_plugin.py":
+        if path.name in PLUGIN_MODULES:
             continue
         for node in ast.walk(ast.parse(path.read_text(), str(path))):
             if isinstance(node, ast.Import):

@@ -68,10 +68,8 @@ class TestStarletteApp:
         ]  # HEAD is never a method of its own
         # The websocket route is a websocket target, not an HTTP one.
         assert [(t.path, t.protocol) for t in targets if t.protocol == "websocket"] == [("/ws", "websocket")]
-        # The lifespan protocol is fuzzed too: the app against itself (no user middleware: no reference).
-        assert [(t.id, t.protocol, t.bare) for t in targets if t.protocol == "lifespan"] == [
-            ("lifespan", "lifespan", None)
-        ]
+        # No user middleware, no lifespan target: the app's own lifespan runs once, not fuzzed again.
+        assert [t for t in targets if t.protocol == "lifespan"] == []
 
     def test_without_user_middleware_there_is_nothing_to_compare_against(self) -> None:
         targets = discover_targets(routed_app())
@@ -98,9 +96,7 @@ class TestStarletteApp:
         assert [t.id for t in targets if not t.id.startswith("route ")] == [
             "stack[PureASGIPassThrough] -> sse",
             "stack[PureASGIPassThrough] -> raises",
-            "lifespan",
-        ]
-        assert isinstance(targets[-1].bare, Starlette)  # the app without its middleware
+        ]  # named endpoints leave the lifespan endpoints out, as for a middleware list
 
     def test_an_app_without_routes_is_one_target(self) -> None:
         app = Starlette()
@@ -174,19 +170,29 @@ class TestLifespanTargets:
         assert [t.protocol for t in named] == ["http"]
         assert all(t.protocol != "lifespan" for t in discover_targets(apps.echo, lifespan=False))
 
-    def test_fuzz_runs_the_lifespan_target_and_lifespan_off_does_not(self) -> None:
+    def test_fuzz_runs_the_lifespan_targets_and_lifespan_off_does_not(self) -> None:
         from asgifuzz import fuzz
 
-        on = fuzz(apps.echo, max_examples=60, seed=1, backend="asyncio")
-        off = fuzz(apps.echo, max_examples=60, seed=1, backend="asyncio", lifespan="off")
+        mw = [apps.PureASGIPassThrough]
+        on = fuzz(None, middleware=mw, max_examples=80, seed=1, backend="asyncio")
+        off = fuzz(None, middleware=mw, max_examples=80, seed=1, backend="asyncio", lifespan="off")
         assert on.findings == [] and off.findings == []
-        assert "lifespan" in on.stats.targets_seen and "lifespan" not in off.stats.targets_seen
+        assert any(t.endswith("(lifespan)") for t in on.stats.targets_seen)
+        assert not any(t.endswith("(lifespan)") for t in off.stats.targets_seen)
+
+    def test_the_apps_own_lifespan_is_never_restarted_for_a_lifespan_target(self) -> None:
+        # A second startup would rebind what the running routes use (issue 14's one lifespan
+        # per process): only the user's middleware meets the lifespan endpoints.
+        assert all(t.protocol != "lifespan" for t in discover_targets(apps.echo))
+        app = routed_app(Middleware(apps.PureASGIPassThrough))
+        lifespan = [t for t in discover_targets(app) if t.protocol == "lifespan"]
+        assert lifespan and all(t.id.startswith("stack[PureASGIPassThrough] -> ") for t in lifespan)
+        assert all(t.app is not app for t in lifespan)
 
 
 class TestOtherApps:
     def test_a_plain_asgi_callable_is_one_target_on_generated_paths(self) -> None:
-        (target, lifespan) = discover_targets(apps.echo)
-        assert (lifespan.id, lifespan.app, lifespan.bare, lifespan.protocol) == ("lifespan", apps.echo, None, "lifespan")
+        (target,) = discover_targets(apps.echo)
         assert (target.id, target.app, target.bare, target.path) == ("app", apps.echo, None, "/{path:path}")
         assert target.methods == ("GET", "POST")  # never a uniform draw over every method
 
@@ -200,7 +206,7 @@ class TestOtherApps:
                 await send({"type": "http.response.body", "body": self.scope["path"].encode()})
 
         legacy: Any = ASGI2  # discover_targets is typed for ASGI 3 apps; it accepts ASGI 2 classes too
-        (target, _lifespan) = discover_targets(legacy)
+        (target,) = discover_targets(legacy)
         assert target.app is not legacy
         outcome = run_case(target.app, Case(target="app", scope=SCOPE, body=b"", actions=()))
         assert outcome.findings == [] and outcome.response.body == b"/"
