@@ -166,32 +166,19 @@ FRAMEWORK_RUNS: dict[str, tuple[str, str, list[str], frozenset[str], set[tuple[s
     "sanic": ("sanic_app:app", "sanic", ["asyncio"], frozenset(), {BOOM_500, SANIC_UPLOAD, SANIC_WS}, {BOOM_500}),
 }  # fmt: skip
 
-#: Open false positives of asgifuzz (not in code this test owns), tolerated so the rest of the run is still
-#: checked.  Litestar's websocket handler, after the client's close frame, sends ``websocket.close`` (the
-#: WebSocketDisconnect turned into a close, echoing the client's code, 1005 when its frame had none), and its
-#: exception middleware a second one (4500) when the first raised ClientDisconnected.  uvicorn 0.54 raises
-#: ClientDisconnected or drops both without looking at them (no frame is written, nothing logged: checked with
-#: a raw socket client, close 1000 and close without a code), but asgifuzz still checks them against the
-#: websocket state and close codes: websocket-message-after-close and websocket-invalid-close (1005).
-KNOWN_FALSE_POSITIVES = {
-    ("websocket-message-after-close", "route WEBSOCKET /ws", "litestar/middleware/_internal/exceptions/middleware.py:231"),
-    ("websocket-invalid-close", "route WEBSOCKET /ws", "litestar/middleware/_internal/exceptions/middleware.py:231"),
-    # The same for Falcon's websocket (its close after the client's; uvicorn: nothing logged, checked the same way).
-    ("websocket-message-after-close", "route WEBSOCKET /chat/{room}", "falcon/asgi/ws.py:309"),
-}  # fmt: skip
+#: Open false positives of asgifuzz, tolerated so the rest of the run is still checked: none now.  (Litestar's
+#: and Falcon's websocket close after the client's close frame was judged against the websocket state and close
+#: codes although uvicorn drops it unseen; a send once the client has gone is no longer judged.)
+KNOWN_FALSE_POSITIVES: set[tuple[str, str, str]] = set()
 #: Django's ASGI handler: a route's ThreadSensitiveContext still waiting (asgiref/sync.py:208, ``__aexit__``)
 #: 60 virtual seconds after the response, seen only under heavy load (load average 11-12 on 2 cores; none at
 #: 8) with one event loop per example; uvicorn serves the same routes at once.  Open (the clock and the
 #: per-example loop, not this test's code); tolerated on any Django route so the rest is still checked.
 DJANGO_LOADED_HANG = ("app-hang", "asgiref/sync.py:208")
 
-#: One event loop and one lifespan per process now serve the routes (Sanic, which refused a second startup,
-#: passes), but the lifespan protocol target (default runs since 4cffb67) starts the same app object's lifespan
-#: again in that process.  BlackSheep cannot be started twice: its handlers are normalized a second time.
+#: One event loop and one lifespan per process serve the routes (Sanic, which refused a second startup, passes;
+#: BlackSheep, which broke on a second startup, too: the lifespan targets no longer restart the app's lifespan).
 OPEN = {
-    ("blacksheep", "asyncio"): "open false positive: after the lifespan target's second startup every route with "
-    "a typed parameter answers 500 (AttributeError: 'UUID' object has no attribute 'route_values' at "
-    "blacksheep/baseapp.pyx:128, reported as server-error); on uvicorn they answer 200 (curl)",
     # Seen after the one-loop-per-process runner landed (seed 1, the CLI and this probe alike): the worker's main
     # thread waits forever in _TrioRunner._serve (asgifuzz/server/loop.py:418, box.inbox.get()) while no trio
     # host thread exists any more; the watchdog watches a loop that is gone, so nothing ends the run.

@@ -215,6 +215,11 @@ class WebSocketConnection:
         await before_check(self, where)
         before = self.checker.state
         problems = self.checker.check(message)
+        if self.disconnected:
+            # The client closed or dropped the connection: a server drops (or raises its disconnect
+            # error for) whatever comes next and never judges it, so its state and close code are
+            # no finding (Litestar's and Falcon's close after a client close were judged before).
+            problems = []
         raises = self.profile.ws_send_after_disconnect == "raise"
         seq = admit(self, problems, copy, where, raise_after_disconnect=raises, gone="websocket client disconnected")
         if seq is None:

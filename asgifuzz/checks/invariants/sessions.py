@@ -18,5 +18,5 @@ CONNECTION_ISOLATION = _define(
     "request, a shared buffer or a wrongly keyed cache hands one client another "
     "client's data.",
     source="ASGI spec, asgi.rst 'Applications' (one application instance per server, many concurrent scopes); issue 14",
-    servers=same_for_all("harms: every server runs one app instance for all its connections"),
+    servers=same_for_all("n/a: a comparison (this connection alone answers otherwise); every server runs one app instance for all its connections"),
 )
