@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import atexit
 import contextlib
+import queue
 import sys
 import threading
 from collections.abc import Awaitable, Callable
@@ -144,12 +145,14 @@ def _run_trio(
 # cancelled (it would run on into later cases).
 
 
+#: Seconds between checks that the trio loop thread still runs while a case waits on it.
+LOOP_ALIVE_POLL = 0.5
+
+
 class _CallerBox:
     """The mailbox between a trio case (loop thread) and the caller's thread."""
 
     def __init__(self) -> None:
-        import queue
-
         self.inbox: queue.SimpleQueue[tuple[str, Any]] = queue.SimpleQueue()
         self.reply: queue.SimpleQueue[tuple[bool, Any]] = queue.SimpleQueue()
         self.abandoned = False
@@ -342,6 +345,8 @@ class _TrioRunner(Runner):
 
         ready = threading.Event()
         self._token: Any = None
+        #: What ended ``trio.run`` early (the host nursery crashed), if it did.
+        self._ended_by: BaseException | None = None
 
         async def host() -> None:
             self._token = trio.lowlevel.current_trio_token()
@@ -351,6 +356,8 @@ class _TrioRunner(Runner):
         def thread_main() -> None:
             try:
                 trio.run(host, clock=self.clock, instruments=[trio_spin_counter(self.clock), Tracker()])
+            except BaseException as exc:
+                self._ended_by = exc  # surfaced by the case waiting on it (_serve), not lost in this thread
             finally:
                 self.broken = True
                 ready.set()
@@ -415,7 +422,13 @@ class _TrioRunner(Runner):
         finished = False
         try:
             while True:
-                kind, payload = box.inbox.get()
+                try:
+                    kind, payload = box.inbox.get(timeout=LOOP_ALIVE_POLL)
+                except queue.Empty:
+                    if self._thread.is_alive():
+                        continue
+                    # trio.run ended under the case (seen on Litestar + trio): nobody will answer.
+                    raise RuntimeError(f"asgifuzz's trio loop ended during a case: {self._ended_by!r}") from None
                 if kind == "done":
                     finished = True
                     if payload is not None:
