@@ -474,7 +474,10 @@ def discover_targets(
     # that startup makes and shutdown closes; frameworks that refuse a second startup), so only
     # the user's middleware is fuzzed on lifespan, in front of asgifuzz's lifespan endpoints.
     if lifespan and user and endpoints is None:
-        targets += lifespan_targets(middleware=user)
+        try:
+            targets += lifespan_targets(middleware=user)
+        except Exception as exc:  # a middleware that cannot be built twice (metrics registered at __init__)
+            notes.append(f"lifespan not fuzzed: building the app's middleware again raised {exc.__class__.__name__}: {exc}")
     return targets
 
 

@@ -128,11 +128,13 @@ def test_piped_output_is_one_line_per_finding_and_the_full_report_is_a_file(tmp_
     proc = subprocess.run([sys.executable, "-m", "asgifuzz", *args], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 1 and proc.stderr == ""
     lines = proc.stdout.splitlines()
-    assert lines[0].startswith("asgifuzz ") and "1 finding(s)" in lines[0]
+    # Two findings since the truncated-response oracle (issue 12) joined: one line each.
+    assert lines[0].startswith("asgifuzz ") and "2 finding(s)" in lines[0]
     assert lines[1].startswith("[1] disconnect-hidden: ") and "(error) on stack[LogEveryException] -> polls_disconnect" in lines[1]
-    assert "; replay: asgifuzz replay " in lines[1]
-    assert lines[2] == "full report: .asgifuzz/report.txt" and lines[3].startswith("corpus: 1 case(s) saved")
-    assert len(lines) == 4
+    assert lines[2].startswith("[2] truncated-response-completed: ")
+    assert all("; replay: asgifuzz replay " in line for line in lines[1:3])
+    assert lines[3] == "full report: .asgifuzz/report.txt" and lines[4].startswith("corpus: 2 case(s) saved")
+    assert len(lines) == 5
     full = (tmp_path / ".asgifuzz" / "report.txt").read_text()
     assert "what happened:" in full and "captured output of the app" in full and "      request " in full
 

@@ -132,7 +132,7 @@ WEBSOCKET_INVALID_MESSAGE = _define(
     "WS-ACCEPT-SHAPE, WS-DENIAL-SHAPE)",
     protocol="websocket",
     servers=reactions(
-        uvicorn='rejects: bytes as text: logs the exception; the connection drops (1006)',
+        uvicorn='tolerates: bytes as text: sent on with its wsproto implementation (measured); its websockets one logs the exception and drops the connection (1006)',
         hypercorn='rejects: bytes as text: logs the exception; closes with 1011',
         daphne='harms: bytes as text: logs nothing; the conversation stalls',
         granian='harms: bytes as text: logs nothing, sends something else than the app meant',
@@ -153,7 +153,7 @@ WEBSOCKET_INVALID_CLOSE = _define(
     "WS-CLOSE-CODE-VALID, WS-CLOSE-REASON-LENGTH)",
     protocol="websocket",
     servers=reactions(
-        uvicorn='rejects: code 1005: logs the exception; the connection drops (1006)',
+        uvicorn='tolerates: code 1005: its wsproto implementation closes with 1000 (measured); its websockets one logs the exception and drops the connection (1006)',
         hypercorn='tolerates: code 1005: sends 1000 instead',
         daphne='harms: code 1005: logs nothing; the connection stays open',
         granian='harms: code 1005: sends it on; the client fails the connection (1002)',
@@ -171,10 +171,10 @@ WEBSOCKET_SUBPROTOCOL_NOT_OFFERED = _define(
     source="RFC 6455 section 4.2.2 (WS-ACCEPT-SUBPROTOCOL-OFFERED)",
     protocol="websocket",
     servers=reactions(
-        uvicorn='harms: sends it; the client fails the handshake',
+        uvicorn='rejects: its wsproto implementation logs the exception and never answers the handshake (measured); its websockets one sends it and the client fails the handshake',
         hypercorn="rejects: logs 'Invalid Subprotocol'",
         daphne='harms: logs nothing; the handshake is never answered',
-        granian='harms: sends it; the client fails the handshake',
+        granian='rejects: sends it and logs a failed close; the client refuses the subprotocol it never offered',
     ),
 )
 
