@@ -38,7 +38,7 @@ async def fixed(scope, receive, send):
 MARKED_TEST = """
 import pytest
 
-@pytest.mark.asgifuzz(app="myapp:{attr}", max_examples=60)
+@pytest.mark.asgifuzz(app="myapp:{attr}", max_examples=200)
 def test_app_survives_fuzzing():
     pass
 """
@@ -114,7 +114,7 @@ def test_fixture_fuzzes_in_three_lines(project: pytest.Pytester) -> None:
             assert result.examples >= 30
 
         def test_broken(asgifuzz_check):
-            asgifuzz_check("myapp:app", max_examples=60)
+            asgifuzz_check("myapp:app", max_examples=200)
         """
     )
     result = project.runpytest_subprocess()
@@ -277,13 +277,13 @@ def test_the_ini_checks_key_selects_invariants(project: pytest.Pytester) -> None
     assert _corpus(project) == []
     # The marker wins over the ini.
     project.makepyfile(
-        test_fuzz=MARKED_TEST.format(attr="app").replace("max_examples=60", 'max_examples=60, checks="exception-on-disconnect"')
+        test_fuzz=MARKED_TEST.format(attr="app").replace("max_examples=200", 'max_examples=200, checks="exception-on-disconnect"')
     )
     project.runpytest_subprocess().assert_outcomes(failed=1)
 
 
 def test_an_unknown_marker_option_fails_with_one_line(project: pytest.Pytester) -> None:
-    project.makepyfile(test_fuzz=MARKED_TEST.format(attr="fixed").replace("max_examples=60", "max_example=60"))
+    project.makepyfile(test_fuzz=MARKED_TEST.format(attr="fixed").replace("max_examples=200", "max_example=200"))
     result = project.runpytest_subprocess()
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(["*asgifuzz: unknown option(s) 'max_example' (did you mean 'max_examples'?)"])

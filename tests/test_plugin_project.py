@@ -12,7 +12,7 @@ pytest_plugins = ["pytester"]
 BARE_MARKER_TEST = """
 import pytest
 
-@pytest.mark.asgifuzz(max_examples=60)
+@pytest.mark.asgifuzz(max_examples=200)
 def test_app_survives_fuzzing():
     pass
 """

@@ -74,18 +74,23 @@ def _run_asyncio(main: Callable[[], Awaitable[None]], virtual_time: bool, tracke
     try:
         loop.run_until_complete(main())
     finally:
-        try:
-            pending = [t for t in asyncio.all_tasks(loop) if not t.done()]
-            for task in pending:
-                task._log_destroy_pending = False  # type: ignore[attr-defined]
-                task.cancel()
-            for _ in range(3):
-                if not any(not t.done() for t in pending):
-                    break
-                loop.run_until_complete(asyncio.sleep(0))
-            loop.run_until_complete(loop.shutdown_asyncgens())
-        finally:
-            loop.close()
+        _close_asyncio_loop(loop)
+
+
+def _close_asyncio_loop(loop: asyncio.AbstractEventLoop) -> None:
+    """Cancel what the app left running, give it three turns to unwind, finalize its generators, close."""
+    try:
+        pending = [t for t in asyncio.all_tasks(loop) if not t.done()]
+        for task in pending:
+            task._log_destroy_pending = False  # type: ignore[attr-defined]  # cancelled on purpose
+            task.cancel()
+        for _ in range(3):
+            if all(t.done() for t in pending):
+                break
+            loop.run_until_complete(asyncio.sleep(0))
+        loop.run_until_complete(loop.shutdown_asyncgens())
+    finally:
+        loop.close()
 
 
 def _run_trio(
@@ -312,18 +317,7 @@ class _AsyncioRunner(Runner):
                 loop.run_until_complete(self._close())
                 loop.run_until_complete(self._host_task)
         finally:
-            try:
-                pending = [t for t in asyncio.all_tasks(loop) if not t.done()]
-                for task in pending:
-                    task._log_destroy_pending = False  # type: ignore[attr-defined]
-                    task.cancel()
-                for _ in range(3):
-                    if not any(not t.done() for t in pending):
-                        break
-                    loop.run_until_complete(asyncio.sleep(0))
-                loop.run_until_complete(loop.shutdown_asyncgens())
-            finally:
-                loop.close()
+            _close_asyncio_loop(loop)
 
 
 class _TrioRunner(Runner):
