@@ -69,10 +69,9 @@ class Settings:
     grace: float = 1.0
     #: Client actions per generated case, and body bytes per request.
     max_actions: int = 12
-    #: Connections per example (a session on one app instance, ``server.session``); 1: one connection.
-    #: Opt-in for now: with 3, tests/test_correct_apps.py's "all-of-them" app shows a
-    #: connection-isolation finding not yet explained (issue 14).
-    max_connections: int = 1
+    #: Most connections of one example (a session on one app instance, ``server.session``); 1: one
+    #: connection per example.  One HTTP example in ``_search.SESSION_SHARE`` is a session of 2 to this many.
+    max_connections: int = 3
     max_body: int = 2048
     #: The app's routes named by hand ("GET,POST /items/{id:int}"), instead
     #: of reading them from the app's routing.
@@ -100,10 +99,14 @@ class Settings:
         """Settings from user-facing options; unknown or bad values raise ``UsageError``.
 
         Besides the field names this accepts ``backend`` ("asyncio", "trio",
-        "both" or a list) and ``checks`` as any iterable of codes, where a
+        "both" or a list), ``connections`` (``max_connections``) and ``checks`` as any iterable of codes, where a
         leading '-' excludes a code.
         """
         names = {f.name for f in dataclasses.fields(cls)}
+        if "connections" in options:  # the CLI's, the ini's and the marker's spelling
+            connections = options.pop("connections")
+            if connections is not None:
+                options["max_connections"] = connections
         if "backend" in options:
             backend = options.pop("backend")
             if backend is not None:
@@ -112,7 +115,7 @@ class Settings:
         if unknown:
             hints = []
             for name in unknown:
-                close = difflib.get_close_matches(name, sorted(names | {"backend"}), n=1)
+                close = difflib.get_close_matches(name, sorted(names | {"backend", "connections"}), n=1)
                 hints.append(f"{name!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
             raise UsageError(f"unknown option(s) {', '.join(hints)}")
         if options.get("checks") is not None and not isinstance(options["checks"], frozenset):
@@ -130,7 +133,7 @@ class Settings:
         if self.max_examples < 1:
             raise UsageError(f"max_examples={self.max_examples!r} must be at least 1")
         if self.max_connections < 1:
-            raise UsageError(f"max_connections={self.max_connections!r} must be at least 1")
+            raise UsageError(f"connections={self.max_connections!r} must be at least 1 (1: one connection per example)")
         if self.max_time is not None and self.max_time <= 0:
             raise UsageError(f"max_time={self.max_time!r} must be a positive number of seconds")
         if self.workers < 1:

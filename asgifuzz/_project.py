@@ -112,6 +112,7 @@ KEYS: Mapping[str, Callable[[object], Any]] = {
     "server-profile": _str,
     "backend": _choice("asyncio", "trio", "both"),
     "lifespan": _choice("auto", "on", "off"),
+    "connections": _positive_int,
     "paths": _str_list,
     "routes": _str_list,
     "corpus": _str,

@@ -221,10 +221,12 @@ class Search:
         self._backend = st.sampled_from(list(settings.backends))
         self._schedule_seed = st.integers(0, 2**16 - 1)
         during = st.none() | st.integers(0, 4)
+        # The last value opens a session, so shrinking (towards 0) turns it back into one connection.
+        self._session_pick = st.integers(0, SESSION_SHARE - 1)
         self._later = {
-            t.id: st.lists(st.tuples(self._scopes[t.id], during), max_size=max(0, settings.max_connections - 1))
+            t.id: st.lists(st.tuples(self._scopes[t.id], during), min_size=1, max_size=settings.max_connections - 1)
             for t in self.targets
-            if t.protocol == "http"
+            if t.protocol == "http" and settings.max_connections > 1
         }
         self._server = server_behaviours(settings.profile)
 
@@ -376,11 +378,15 @@ class Search:
     def _draw_session(self, data: Any, target: Target) -> tuple[Later, ...]:
         """The later connections of the example's session (HTTP targets), shrinking towards none.
 
-        Each draws its scope and body like the first connection, and when it
+        One HTTP example in ``SESSION_SHARE`` is a session of 2 to
+        ``max_connections`` connections; the others stay one connection, so
+        the budget of single-connection bugs is hardly touched.  Each draws its scope and body like the first connection, and when it
         opens: after the previous connection ended (None), or while it is in
         flight, after its k-th action.  Their actions are drawn as they run.
         """
         if target.protocol != "http" or self.settings.max_connections < 2:
+            return ()
+        if data.draw(self._session_pick) != SESSION_SHARE - 1:
             return ()
         # One list draw: Hypothesis shrinks a list by deleting elements, any of them.
         drawn = data.draw(self._later[target.id])
@@ -457,6 +463,9 @@ class Search:
             self.latest[new.key] = new
             raise _keyed_exception(new)
 
+
+#: One HTTP example in this many is a session of several connections (when ``max_connections`` > 1).
+SESSION_SHARE = 4
 
 #: One example in this many goes to a lifespan target when the run has others: the lifespan
 #: protocol has few states and must not take half the budget of a one-route app.

@@ -106,6 +106,8 @@ class Target:
         app = self.build(case.stack) if self.compose else self.app
         with watching_app_tasks():
             outcome = run_case(app, case, settings, source=source)
+        if outcome.session and any(settings.reports(f.code) for f in outcome.findings):
+            outcome = _alone_if_it_fails_alone(app, outcome, settings)
         findings = [f for f in outcome.findings if settings.reports(f.code)]
         findings = [_blame_the_disconnect_only_if_it_caused(f, app, outcome, settings) for f in findings]
         if not outcome.findings and not self.instrumented:
@@ -187,6 +189,29 @@ def _server_error(outcome: Outcome, logged: BaseException | None) -> list[Findin
     return [finding]
 
 
+def _alone_if_it_fails_alone(app: ASGIApp, outcome: Outcome, settings: Settings) -> Outcome:
+    """The outcome of the first failing connection of a session run alone, when it fails the same way alone.
+
+    A bug of one connection found inside a session is then reported (and
+    shrunk further) as that one connection: the shrinker cannot move a
+    failing later connection's draws into the first connection's place.
+    """
+    from asgifuzz.server.driver import run_case
+    from asgifuzz.server.session import connection_case
+
+    later_findings = {id(f) for conn in outcome.session for f in conn.findings}
+    connections = [[f for f in outcome.findings if id(f) not in later_findings], *(c.findings for c in outcome.session)]
+    for index, own in enumerate(connections):
+        keys = {f.key for f in own if settings.reports(f.code)}
+        if not keys:
+            continue
+        alone = run_case(app, connection_case(outcome.case, index), settings)
+        if keys & {f.key for f in alone.findings}:
+            return alone
+        return outcome
+    return outcome
+
+
 def _blame_the_disconnect_only_if_it_caused(
     finding: Finding, app: ASGIApp, outcome: Outcome, settings: Settings
 ) -> Finding:
@@ -201,12 +226,20 @@ def _blame_the_disconnect_only_if_it_caused(
     from asgifuzz.checks.invariants import APP_RAISED, EXCEPTION_ON_DISCONNECT
     from asgifuzz.server.driver import run_case
 
-    actions = outcome.case.actions
+    case = outcome.case
     if finding.invariant is not EXCEPTION_ON_DISCONNECT or finding.exception is None:
         return finding
-    if not any(isinstance(a, Disconnect | WsClose) for a in actions):
+    everything = [*case.actions, *(a for c in case.session for a in c.actions)]
+    if not any(isinstance(a, Disconnect | WsClose) for a in everything):
         return finding  # the client left only after waiting in vain: there is no calmer client to compare with
-    calm = replace(outcome.case, actions=tuple(a for a in actions if not isinstance(a, Disconnect | WsClose)))
+
+    def stays(actions: tuple[Any, ...]) -> tuple[Any, ...]:
+        return tuple(a for a in actions if not isinstance(a, Disconnect | WsClose))
+
+    # Every client of a session stays (the finding may be any connection's).
+    calm = replace(
+        case, actions=stays(case.actions), session=tuple(replace(c, actions=stays(c.actions)) for c in case.session)
+    )
     again = run_case(app, calm, settings)
     same = any(
         f.invariant is APP_RAISED and type(f.exception) is type(finding.exception) and f.where == finding.where

@@ -209,6 +209,12 @@ def _add_run_parser(sub: Any) -> None:
         "e.g. '/items/*' or 'stack*' (repeatable)",
     )  # fmt: skip
     run.add_argument(
+        "--connections", type=_positive_int, default=None, metavar="N",
+        help="most connections per example: one example in four is a session of 2 to N connections on the one "
+        "app instance, checked for state leaking between them (connection-isolation); 1 turns sessions off "
+        "(default: 3)",
+    )  # fmt: skip
+    run.add_argument(
         "--lifespan", choices=["auto", "on", "off"], default=None,
         help="run the app's lifespan startup/shutdown around each connection, as uvicorn does (default: auto)",
     )  # fmt: skip
@@ -339,6 +345,7 @@ RUN_OPTIONS: dict[str, tuple[str, Any]] = {
     "server_profile": ("server-profile", None),
     "backend": ("backend", "asyncio"),
     "lifespan": ("lifespan", "auto"),
+    "connections": ("connections", 3),
     "path": ("paths", None),
     "route": ("routes", None),
     "corpus": ("corpus", None),
@@ -375,6 +382,7 @@ def _settings(args: argparse.Namespace, *, demo: bool) -> Settings:
         block_timeout=getattr(args, "block_timeout", 5.0),
         workers=args.workers,
         lifespan=getattr(args, "lifespan", "auto"),
+        connections=getattr(args, "connections", None),
         paths=tuple(getattr(args, "path", None) or ()),
         routes=tuple(getattr(args, "route", None) or ()),
         show_output=getattr(args, "verbose", False),

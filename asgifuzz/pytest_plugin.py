@@ -97,6 +97,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="invariant codes to report, comma-separated; '-code' excludes one (overrides the marker)",
     )
     group.addoption(
+        "--asgifuzz-connections",
+        type=int,
+        default=None,
+        metavar="N",
+        help="most connections per example (sessions on one app instance; 1: off; overrides the marker; default 3)",
+    )
+    group.addoption(
         "--asgifuzz-fail-on",
         choices=["error", "warning"],
         default=None,
@@ -129,13 +136,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "example database: a directory (relative to the rootdir) or redis://host:port/db",
         default=None,
     )
+    parser.addini("asgifuzz_connections", "most connections per example (1: no sessions; default 3)", default=None)
     parser.addini("asgifuzz_fail_on", "lowest severity that fails a test: error (default) or warning", default=None)
 
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
-        "asgifuzz(app=None, *, middleware=None, max_examples=None, backend=None, seed=None, checks=None, "
+        "asgifuzz(app=None, *, middleware=None, max_examples=None, backend=None, seed=None, checks=None, connections=None, "
         "fail_on=None, ...): fuzz the ASGI app (an object or 'module:attr') after the test body runs; "
         "fail with the minimal case of every error-level violation found.",
     )
@@ -218,6 +226,7 @@ _PROJECT_SETTINGS = {
     "checks": "checks",
     "server-profile": "profile",
     "lifespan": "lifespan",
+    "connections": "connections",
     "paths": "paths",
     "routes": "routes",
     "block-timeout": "block_timeout",
@@ -365,16 +374,20 @@ def build_settings(config: pytest.Config, nodeid: str, options: Mapping[str, Any
         "seed": _int_ini(config, "seed"),
         "checks": _checks_text(config.getini("asgifuzz_checks")),
         "database": _ini_database(config),
+        "connections": _int_ini(config, "connections"),
     }
     marker = dict(options)
     if "backends" in marker:  # one spelling, so the layers override each other
         marker["backend"] = marker.pop("backends")
+    if "max_connections" in marker:
+        marker["connections"] = marker.pop("max_connections")
     command_line = {
         "max_examples": config.getoption("asgifuzz_max_examples"),
         "backend": config.getoption("asgifuzz_backend"),
         "seed": config.getoption("asgifuzz_seed"),
         "checks": config.getoption("asgifuzz_checks"),
         "database": config.getoption("asgifuzz_database"),
+        "connections": config.getoption("asgifuzz_connections"),
     }
     merged: dict[str, Any] = {}
     for layer in (pyproject, ini, marker, command_line):

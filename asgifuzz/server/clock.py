@@ -33,6 +33,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import linecache
+import math
 import os
 import re
 import selectors
@@ -253,6 +254,21 @@ class _VirtualSelector(selectors.BaseSelector):
         return self._real.select(0.05 if timeout is None else min(timeout, 0.05))
 
 
+#: Virtual seconds of the grid each case starts on (``snap``): a power of two.
+CASE_GRID = 1024.0
+
+
+def _snap(clock: Any) -> None:
+    """Move virtual time on to the next multiple of ``CASE_GRID`` (a case's start).
+
+    The clock runs on across cases; starting each on the grid gives a case the
+    same float arithmetic wherever it runs (``deadline == now`` ties break the
+    same way), so a connection alone and in a session time their events alike.
+    """
+    if clock._virtual:
+        clock._now = float(math.ceil(clock._now / CASE_GRID) * CASE_GRID)
+
+
 class AsyncioVirtualLoop(asyncio.SelectorEventLoop):
     """A selector event loop whose ``time()`` is virtual (see module doc)."""
 
@@ -271,6 +287,9 @@ class AsyncioVirtualLoop(asyncio.SelectorEventLoop):
     def advance(self, seconds: float) -> None:
         if self._virtual:
             self._now += seconds
+
+    def snap(self) -> None:
+        _snap(self)
 
     async def idle(self) -> bool:
         fut: asyncio.Future[bool] = self.create_future()
@@ -328,6 +347,9 @@ def _make_trio_clock() -> Any:
         def advance(self, seconds: float) -> None:
             if self._virtual:
                 self._now += seconds
+
+        def snap(self) -> None:
+            _snap(self)
 
         def count_spin(self) -> None:
             if self.autojump and self._virtual:

@@ -367,6 +367,8 @@ def run_case(
     def on_start() -> None:
         # Trace times count from the case's start: the loop's clock runs on across cases.
         clock = current_clock(case.backend)
+        if hasattr(clock, "snap"):
+            clock.snap()
         recorder.origin = clock.current_time() if case.backend == "trio" else clock.time()
 
     running.set_current(driver)
