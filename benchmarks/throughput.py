@@ -37,8 +37,6 @@ from benchmarks.apps import APPS, LABELS, SCRIPT_BODY, script_scope
 __all__ = ("ThroughputRow", "bare_rate", "fuzz_rate", "measure_throughput", "replay_rate")
 
 BACKENDS = ("asyncio", "trio")
-#: Connections per example in the fuzz measurement (sessions, issue 14; opt-in in asgifuzz itself).
-SESSION_CONNECTIONS = 3
 
 
 @dataclass(slots=True)
@@ -182,15 +180,14 @@ def fuzz_rate(app: Any, backend: str, seconds: float, seed: int) -> tuple[int, i
 def fuzz_rate_with_connections(app: Any, backend: str, seconds: float, seed: int) -> tuple[int, int, float, int, int]:
     """(examples, steps, wall seconds, findings, connections) of a seeded search of ``seconds``.
 
-    An example is a session of one to ``Settings.max_connections`` connections
-    (issue 14): connections/s is the figure comparable with bare requests/s.
+    An example is one connection, or (one in ``_search.SESSION_SHARE``) a
+    session of 2 to ``Settings.max_connections`` connections, as in a default
+    run (issue 14): connections/s is the figure comparable with bare requests/s.
     """
     from asgifuzz._config import Settings
     from asgifuzz._search import search
 
-    settings = Settings.create(
-        backend=backend, max_examples=10**9, max_time=seconds, seed=seed, max_connections=SESSION_CONNECTIONS
-    )
+    settings = Settings.create(backend=backend, max_examples=10**9, max_time=seconds, seed=seed)
     start = time.perf_counter()
     result = search([fuzz_target(app)], settings)
     elapsed = time.perf_counter() - start
