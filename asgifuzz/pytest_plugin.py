@@ -473,7 +473,7 @@ def run_check(
     try:
         result = fuzz(
             app, middleware=middleware, endpoints=plugin.get("endpoints"), settings=settings, seeds=seeds,
-            target_ids=None if target is None else [target.id],
+            target_ids=None if target is None else list(target.ids),
         )  # fmt: skip
     except UsageError as exc:
         pytest.fail(f"asgifuzz: {exc}", pytrace=False)
