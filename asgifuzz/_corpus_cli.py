@@ -234,8 +234,13 @@ def cmd_show(args: argparse.Namespace) -> int:
             print("asgifuzz: error: --html draws the replayed case; it cannot go with --no-replay", file=sys.stderr)
             return 2
         return 0
+    app_dir = args.app_dir
+    if app_dir is None and cc.import_dir() is None and args.app is None:
+        from asgifuzz._project import load_project
+
+        app_dir = load_project().get("app-dir")  # as replay does, for a case saved without its app's folder
     try:
-        result = replay_case(cc, app=args.app, app_dir=args.app_dir)
+        result = replay_case(cc, app=args.app, app_dir=app_dir)
     except (CorpusError, UsageError) as exc:
         print(f"(not replayed: {exc}; use --app/--app-dir, or --no-replay)")
         return 2

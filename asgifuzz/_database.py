@@ -23,9 +23,9 @@ import re
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from asgifuzz._errors import UsageError
+from asgifuzz._errors import DatabaseError, UsageError
 
-__all__ = ("check_database", "is_url", "open_database", "redacted", "validate_database")
+__all__ = ("check_database", "database_failure", "is_url", "open_database", "redacted", "validate_database")
 
 REDIS_SCHEMES = ("redis", "rediss", "unix")
 #: Seconds to connect, and for one command, before the server counts as unreachable.
@@ -93,6 +93,37 @@ def open_database(database: Any) -> Any:
 
         return DirectoryBasedExampleDatabase(database)
     return database
+
+
+def database_failure(database: object, exc: BaseException) -> DatabaseError | None:
+    """A ``DatabaseError`` when ``exc`` (or what caused it) is the Redis client failing mid-run, else None.
+
+    A Redis server that goes away during the run breaks Hypothesis' saves and
+    fetches; the run then ends with this one line (exit status 3), not with a
+    traceback from inside Hypothesis.
+    """
+    if not is_url(database):
+        return None
+    try:
+        import redis
+    except ImportError:
+        return None
+    seen: set[int] = set()
+    stack = [exc]
+    while stack:
+        e = stack.pop()
+        if id(e) in seen:
+            continue
+        seen.add(id(e))
+        if isinstance(e, redis.RedisError):
+            return DatabaseError(
+                f"database {redacted(str(database))}: the Redis server stopped answering during the run "
+                f"({_reason(e)}); the run ended there"
+            )
+        if isinstance(e, BaseExceptionGroup):
+            stack += e.exceptions
+        stack += [x for x in (e.__cause__, e.__context__) if x is not None]
+    return None
 
 
 def _client(url: str) -> Any:

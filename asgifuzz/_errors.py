@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ("ASGIFuzzError", "CorpusError", "UsageError", "Violation")
+__all__ = ("ASGIFuzzError", "CorpusError", "DatabaseError", "UsageError", "Violation")
 
 
 class ASGIFuzzError(Exception):
@@ -30,6 +30,10 @@ class UsageError(ASGIFuzzError, ValueError):
 
 class CorpusError(ASGIFuzzError):
     """A corpus file is unreadable, invalid, or from a future format."""
+
+
+class DatabaseError(ASGIFuzzError):
+    """The example database failed during the run (a Redis server that went away): exit status 3."""
 
 
 class Violation(ASGIFuzzError, AssertionError):

@@ -364,6 +364,11 @@ class Search:
                 return False
             if isinstance(exc, KeyboardInterrupt):
                 raise
+            from asgifuzz._database import database_failure
+
+            failure = database_failure(self.settings.database, exc)
+            if failure is not None:
+                raise failure from exc
             if isinstance(exc, FlakyStrategyDefinition):
                 # Hypothesis saw one choice sequence draw differently twice: an
                 # interrupted example (the stop signal) or a draw that depends

@@ -110,6 +110,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "machines (default: the Hypothesis profile's)",
     )
     group.addoption(
+        "--asgifuzz-html",
+        default=None,
+        metavar="DIR",
+        help="write each asgifuzz test that has findings as an HTML report (each minimal case drawn as a "
+        "sequence diagram) to DIR/<test id>.html",
+    )
+    group.addoption(
         "--asgifuzz-replay",
         action="store_true",
         default=False,
@@ -466,7 +473,7 @@ def run_check(
     try:
         result = fuzz(
             app, middleware=middleware, endpoints=plugin.get("endpoints"), settings=settings, seeds=seeds,
-            target_ids=None if target is None else [target.id],
+            target_ids=None if target is None else list(target.ids),
         )  # fmt: skip
     except UsageError as exc:
         pytest.fail(f"asgifuzz: {exc}", pytrace=False)
@@ -475,7 +482,10 @@ def run_check(
     if not result.findings:
         return result
     report = _report(result, settings, fail_on, name=app_spec or mw_spec or repr(app if app is not None else middleware))
-    text = _report_text(config, report, app_spec=app_spec, mw_spec=mw_spec, factory=factory, corpus=corpus, app_dir=app_dir)
+    text = _report_text(
+        config, report, app_spec=app_spec, mw_spec=mw_spec, factory=factory, corpus=corpus, app_dir=app_dir,
+        html=_html_path(config, nodeid),
+    )  # fmt: skip
     if report.failing:
         _fail_grouped(config, nodeid, report, text, split=target is not None)
     if node is not None:
@@ -538,6 +548,7 @@ def _report_text(
     factory: bool,
     corpus: Path,
     app_dir: str | None,
+    html: Path | None = None,
 ) -> str:
     """Save the corpus and render the report, with the same handlers as the CLI."""
     from asgifuzz._corpus import replay_command
@@ -558,10 +569,24 @@ def _report_text(
         )  # fmt: skip
     else:
         report.notes.append("not saved to the corpus: name the app as 'module:attr' so a replay can import it")
+    if html is not None:
+        from asgifuzz.report.html import HtmlHandler
+
+        handlers.append(HtmlHandler(html))
+        report.notes.append(f"HTML report: {_relative(html, config.invocation_params.dir)}")
     buffer = io.StringIO()
     handlers.append(TextHandler(buffer))
     run_handlers(report, handlers)
     return _headline(report) + "\n" + buffer.getvalue()
+
+
+def _html_path(config: pytest.Config, nodeid: str) -> Path | None:
+    """``--asgifuzz-html DIR``: the test's file, named after its id (path separators and brackets made safe)."""
+    folder = config.getoption("asgifuzz_html")
+    if folder is None:
+        return None
+    name = re.sub(r"[^A-Za-z0-9_.-]+", "_", nodeid).strip("_") or "asgifuzz"
+    return Path(config.invocation_params.dir, folder) / f"{name}.html"
 
 
 def _headline(report: RunReport) -> str:

@@ -30,6 +30,8 @@ from hypothesis import strategies as st
 
 from asgifuzz._case import Action, Advance, Chunk, Disconnect, Latency, Run
 
+from ._draw_source import DrawSource
+
 __all__ = ("SHAPES", "HttpDrawSource", "client_actions", "disconnect_position", "script_shapes", "shape_plan")
 
 _ADVANCES = (0.5, 1.0, 2.0, 5.0, 30.0)
@@ -111,19 +113,15 @@ def disconnect_position(connection: Any) -> str:
     return "after-body"
 
 
-class HttpDrawSource:
+class HttpDrawSource(DrawSource):
     """Draws each next HTTP client action from Hypothesis, given the connection state (``_search`` uses it)."""
 
     def __init__(self, data: Any, *, coarse: bool, max_actions: int, stats: Any) -> None:
-        self.data = data
-        self.coarse = coarse
-        self.max_actions = max_actions
-        self.count = 0
-        self.stats = stats
-        self.plan: list[Action] | None = None
+        super().__init__(data, coarse=coarse, max_actions=max_actions, stats=stats)
+        self.plan: list[Action] = []
         self.shape = "free"
 
-    def _start(self, connection: Any) -> None:
+    def begin(self, connection: Any) -> None:
         body = len(connection.body)
         shape: str = self.data.draw(script_shapes(splittable=body >= 2, coarse=self.coarse))
         self.shape = shape
@@ -132,13 +130,7 @@ class HttpDrawSource:
         if shapes is not None:
             shapes[shape] = shapes.get(shape, 0) + 1
 
-    def next_action(self, connection: Any) -> Action | None:
-        if self.plan is None:
-            self._start(connection)
-        assert self.plan is not None
-        if self.count >= self.max_actions:
-            return None
-        self.count += 1
+    def draw_action(self, connection: Any) -> Action | None:
         action: Action | None
         if self.plan:
             action = self.plan.pop(0)

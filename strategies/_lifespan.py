@@ -13,6 +13,8 @@ from hypothesis import strategies as st
 
 from asgifuzz._case import Action, Advance, LsRequest, LsShutdown, LsStartup, Run
 
+from ._draw_source import DrawSource
+
 __all__ = ("LifespanDrawSource", "lifespan_actions", "lifespan_scopes")
 
 #: Virtual seconds; 61 passes hypercorn's 60 s lifespan timeout.
@@ -40,19 +42,9 @@ def lifespan_scopes() -> st.SearchStrategy[tuple[dict[str, Any], bytes]]:
     return st.just(({"type": "lifespan"}, b""))
 
 
-class LifespanDrawSource:
+class LifespanDrawSource(DrawSource):
     """Draws the server's next lifespan action from Hypothesis (``_search`` uses it)."""
 
-    def __init__(self, data: Any, *, coarse: bool, max_actions: int, stats: Any) -> None:
-        self.data = data
-        self.coarse = coarse
-        self.max_actions = max_actions
-        self.count = 0
-        self.stats = stats
-
-    def next_action(self, connection: Any) -> Action | None:
-        if self.count >= self.max_actions:
-            return None
-        self.count += 1
+    def draw_action(self, connection: Any) -> Action | None:
         action: Action | None = self.data.draw(lifespan_actions(coarse=self.coarse))
         return action

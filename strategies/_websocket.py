@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from asgifuzz._case import Action, Advance, Disconnect, Latency, Run, WsBytes, WsClose, WsText
 
 from ._chars import TEXT_CHARS
+from ._draw_source import DrawSource
 from ._scopes import _paths
 
 __all__ = ("WebSocketDrawSource", "websocket_actions", "websocket_scopes")
@@ -99,20 +100,10 @@ def websocket_scopes(
     return _ws_scope(_paths(path), tuple(extra_headers))
 
 
-class WebSocketDrawSource:
+class WebSocketDrawSource(DrawSource):
     """Draws the websocket client's next action from Hypothesis (``_search`` uses it)."""
 
-    def __init__(self, data: Any, *, coarse: bool, max_actions: int, stats: Any) -> None:
-        self.data = data
-        self.coarse = coarse
-        self.max_actions = max_actions
-        self.count = 0
-        self.stats = stats
-
-    def next_action(self, connection: Any) -> Action | None:
-        if self.count >= self.max_actions:
-            return None
-        self.count += 1
+    def draw_action(self, connection: Any) -> Action | None:
         action: Action | None = self.data.draw(
             websocket_actions(connected=not connection.disconnected, coarse=self.coarse)
         )

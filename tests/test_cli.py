@@ -255,7 +255,7 @@ class TestRobustness:
              "--max-examples", "100000000", "--corpus", "corpus"],
             cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         )  # fmt: skip
-        time.sleep(4)
+        time.sleep(8)  # the workers start and find the bug (about 1 s idle; 4 s was too short on a loaded CI machine)
         proc.send_signal(signal.SIGINT)
         out, err = proc.communicate(timeout=20)
         assert proc.returncode == 130, err

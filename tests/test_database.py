@@ -13,6 +13,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -200,3 +201,59 @@ def test_pytest_runs_share_a_found_failure_through_redis(
         "--asgifuzz-seed", "3", "--asgifuzz-max-examples", "1", "--asgifuzz-database", str(pytester.path / "db"),
     )  # fmt: skip
     alone.assert_outcomes(passed=1)
+
+
+@pytest.mark.slow
+def test_a_redis_server_that_goes_away_mid_run_ends_it_with_one_line(tmp_path: Path) -> None:
+    # A server of its own (not the shared one): this test kills it.
+    binary = shutil.which("redis-server")
+    if binary is None:
+        with redis_server():  # skips, or fails under CI, with the reason
+            pass
+        pytest.skip("redis-server is not installed")
+    assert binary is not None
+    port = free_port()
+    server = subprocess.Popen(
+        [binary, "--bind", "127.0.0.1", "--port", str(port), "--save", "", "--appendonly", "no",
+         "--dir", str(tmp_path), "--loglevel", "warning"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        url = f"redis://127.0.0.1:{port}/0"
+        deadline = time.monotonic() + 15
+        while not _answers(url):
+            assert time.monotonic() < deadline, "redis-server did not start"
+            time.sleep(0.05)
+        env = dict(os.environ, COLUMNS="120")
+        env.pop("PYTHONPATH", None)
+        run = subprocess.Popen(
+            [sys.executable, "-m", "asgifuzz", "run", RARE, "--app-dir", str(APPS), "--seed", "1",
+             "--max-time", "30", "--database", url],
+            cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+        )  # fmt: skip
+        time.sleep(4)  # the run is under way, saving to Redis
+        assert run.poll() is None, run.communicate()
+        server.kill()
+        server.wait()
+        out, err = run.communicate(timeout=60)
+    finally:
+        if server.poll() is None:
+            server.kill()
+            server.wait()
+    assert run.returncode == 3, (out, err)
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err  # no traceback
+    assert lines[0].startswith(f"asgifuzz: database {url}: the Redis server stopped answering during the run"), err
+    assert "internal error" not in err and "Traceback" not in err
+
+
+def _answers(url: str) -> bool:
+    import redis
+
+    client = redis.Redis.from_url(url, socket_connect_timeout=1)
+    try:
+        return bool(client.ping())
+    except redis.RedisError:
+        return False
+    finally:
+        client.close()

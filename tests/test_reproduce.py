@@ -106,6 +106,12 @@ class TestTemporaryCorpus:
         assert run.returncode == 1
         replay = asgifuzz(tmp_path, "replay", "corpus", "--app-dir", APPS)
         assert replay.returncode == 1 and "still failing" in replay.stdout, replay.stdout + replay.stderr
+        # ... and with the folder named once in pyproject.toml, replay and show both find the app.
+        (tmp_path / "pyproject.toml").write_text(f'[tool.asgifuzz]\napp-dir = "{APPS}"\n')
+        replay = asgifuzz(tmp_path, "replay", "corpus")
+        assert replay.returncode == 1 and "still failing" in replay.stdout, replay.stdout + replay.stderr
+        show = asgifuzz(tmp_path, "show", str(saved))
+        assert show.returncode == 0 and "replayed: still failing" in show.stdout, show.stdout + show.stderr
 
 
 def _umask() -> int:

@@ -120,6 +120,9 @@ def what_happened(finding: Finding) -> str:
     Explanations of invariants are general; this sentence is true of this
     very case (who left, when, and what was waiting).
     """
+    case = finding.case
+    if case is not None and case.scope.get("type") == "lifespan":
+        return _lifespan_happened(finding)
     sent = chunks = 0
     left: str | None = None
     start_status: object = None
@@ -141,7 +144,6 @@ def what_happened(finding: Finding) -> str:
                 completed = True
         elif e.actor == "app" and e.kind in ("returned", "raised", "hung") and not end:
             end = f"the app {'raised ' + e.detail if e.kind == 'raised' else e.kind} at t={e.time:.3f}"
-    case = finding.case
     total = len(case.body) if case is not None else sent
     client = f"The client sent {sent} of {total} body byte(s)" + (f" in {chunks} chunk(s)" if chunks > 1 else "")
     client += f" and {left}" if left else " and waited for the response"
@@ -152,6 +154,23 @@ def what_happened(finding: Finding) -> str:
     else:
         response = f"the response ({start_status}) " + ("completed" if completed else "never completed")
     return "; ".join(p for p in (client, end or "the app was still running at the end", response) if p) + "."
+
+
+def _lifespan_happened(finding: Finding) -> str:
+    """The lifespan's sentence: what the server asked, what the app replied, how the app ended."""
+    asked = [e.message["type"] for e in finding.trace if e.actor == "server" and e.kind == "lifespan" and e.message]
+    replied = [e.message["type"] for e in finding.trace if e.actor == "app" and e.kind == "send" and e.message]
+    end = next(
+        (
+            f"the app {'raised ' + e.detail if e.kind == 'raised' else e.kind} at t={e.time:.3f}"
+            for e in finding.trace
+            if e.actor == "app" and e.kind in ("returned", "raised", "hung")
+        ),
+        "the app was still running at the end",
+    )
+    server = f"The server sent {', '.join(asked)}" if asked else "The server sent nothing yet"
+    app = f"the app replied {', '.join(replied)}" if replied else "the app replied nothing"
+    return f"{server}; {app}; {end}."
 
 
 def request_line(case: Any, *, max_headers: int = 8, preview: int = 60) -> str:

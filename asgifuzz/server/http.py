@@ -19,10 +19,10 @@ from asgifuzz._case import Case
 from asgifuzz._finding import Finding
 from asgifuzz._frames import caller_site
 from asgifuzz.checks.http import ResponseChecker, zerocopy_bytes
-from asgifuzz.checks.invariants import APP_HANG, CALL_AFTER_RETURN, RECEIVE_AFTER_DISCONNECT, Invariant
+from asgifuzz.checks.invariants import APP_HANG, CALL_AFTER_RETURN, RECEIVE_AFTER_DISCONNECT
 from asgifuzz.server.http_receive import RECEIVERS
 from asgifuzz.server.profiles import ServerProfile
-from asgifuzz.server.sending import admit, before_check
+from asgifuzz.server.sending import Connection, admit, before_check
 from asgifuzz.server.trace import Recorder, copy_message
 
 __all__ = ("SPIN_RECEIVES", "ClientView", "HTTPConnection")
@@ -87,7 +87,7 @@ class ClientView:
         return None
 
 
-class HTTPConnection:
+class HTTPConnection(Connection):
     """The server and client sides of one HTTP exchange."""
 
     def __init__(
@@ -99,33 +99,21 @@ class HTTPConnection:
         notify: Callable[[], None],
         wait_for_change: Callable[[], Any],
     ) -> None:
-        self.case = case
+        super().__init__(case, profile, recorder, report, notify, wait_for_change)
         self.body = case.body
-        self.profile = profile
-        self.recorder = recorder
-        self._report = report
-        self._notify = notify
-        self._wait_for_change = wait_for_change
         self.response = ClientView(head=case.scope.get("method") == "HEAD")
         self.checker = ResponseChecker(case.scope)
         self.receiver = RECEIVERS[profile.receive_mode](case.body, profile)
         # client side
         #: Body bytes the client has sent so far.
         self.sent = 0
-        self.disconnected = False
-        self.disconnect_seq: int | None = None
         # server side
-        self.disconnect_given = False
         #: The app was handed the end of the request body (more_body=False).
         self.request_given = False
         #: Where the app waits in receive() after the end of the request, if it does.
         self.waits_after_request: str | None = None
         #: ``http.disconnect`` events handed out (uvicorn repeats it on every call).
         self.disconnects_given = 0
-        #: Scheduler yields each send() takes (flow control), from ``Latency``.
-        self.latency = 0
-        #: Set by the driver once the app call has ended.
-        self.app_finished = False
         #: Where the app first called receive() again after the disconnect, on a server where that blocks.
         self.blocked_after_disconnect: str | None = None
 
@@ -144,20 +132,12 @@ class HTTPConnection:
 
     def build_scope(self, state: dict[str, Any] | None = None) -> dict[str, Any]:
         """The scope the imitated server hands the app; ``state`` is the lifespan's."""
-        scope = dict(self.case.scope)
-        asgi: dict[str, str] = {"version": "3.0"}
-        if self.profile.spec_version is not None:
-            asgi["spec_version"] = self.profile.spec_version
-        scope["asgi"] = asgi
+        scope = self.base_scope(self.profile.spec_version, state)
         ext = dict(scope.get("extensions") or {})
         if ext or self.profile.base_extensions:
             scope["extensions"] = ext
         else:
             scope.pop("extensions", None)
-        if self.profile.state:
-            # A shallow copy per request, as uvicorn and hypercorn make.
-            scope["state"] = dict(state or {})
-        scope["headers"] = [tuple(h) for h in scope.get("headers", [])]
         return scope
 
     # ------------------------------------------------------ client actions
@@ -180,9 +160,6 @@ class HTTPConnection:
         self._notify()
 
     # ------------------------------------------------------------ receive
-
-    def find(self, invariant: Invariant, message: str, where: str = "") -> None:
-        self._report(Finding(invariant, message, where=where))
 
     async def receive(self) -> dict[str, Any]:
         if self.app_finished:

@@ -9,25 +9,65 @@ what the server rejects, passed on otherwise.
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from collections.abc import Callable
+from typing import Any
 
+from asgifuzz._case import Case
+from asgifuzz._finding import Finding
 from asgifuzz.checks.http import Problem
 from asgifuzz.checks.invariants import CALL_AFTER_RETURN, Invariant
 from asgifuzz.server.profiles import ServerProfile
 from asgifuzz.server.signals import ClientDisconnected, ServerRejectedMessage
 from asgifuzz.server.trace import Recorder
 
-__all__ = ("admit", "before_check")
+__all__ = ("Connection", "admit", "before_check")
 
 
-class Connection(Protocol):
-    recorder: Recorder
-    profile: ServerProfile
-    disconnected: bool
-    app_finished: bool
-    latency: int
+class Connection:
+    """What the HTTP and websocket connections share: their case, the imitated server, how they report.
 
-    def find(self, invariant: Invariant, message: str, where: str = "") -> None: ...
+    ``notify`` wakes whoever waits on the connection's state; ``wait_for_change`` is that wait.
+    """
+
+    def __init__(
+        self,
+        case: Case,
+        profile: ServerProfile,
+        recorder: Recorder,
+        report: Callable[[Finding], None],
+        notify: Callable[[], None],
+        wait_for_change: Callable[[], Any],
+    ) -> None:
+        self.case = case
+        self.profile = profile
+        self.recorder = recorder
+        self._report = report
+        self._notify = notify
+        self._wait_for_change = wait_for_change
+        #: The client closed or lost the connection (its own doing).
+        self.disconnected = False
+        self.disconnect_seq: int | None = None
+        self.disconnect_given = False
+        #: Scheduler yields each send() takes (flow control), from ``Latency``.
+        self.latency = 0
+        #: Set by the driver once the app call has ended.
+        self.app_finished = False
+
+    def find(self, invariant: Invariant, message: str, where: str = "") -> None:
+        self._report(Finding(invariant, message, where=where))
+
+    def base_scope(self, spec_version: str | None, state: dict[str, Any] | None) -> dict[str, Any]:
+        """The case's scope with what every imitated server adds: ``asgi``, the lifespan ``state``."""
+        scope = dict(self.case.scope)
+        asgi: dict[str, str] = {"version": "3.0"}
+        if spec_version is not None:
+            asgi["spec_version"] = spec_version
+        scope["asgi"] = asgi
+        if self.profile.state:
+            # A shallow copy per connection, as uvicorn and hypercorn make.
+            scope["state"] = dict(state or {})
+        scope["headers"] = [tuple(h) for h in scope.get("headers", [])]
+        return scope
 
 
 async def before_check(conn: Connection, where: str) -> None:

@@ -39,14 +39,13 @@ from asgifuzz.checks.invariants import (
     WEBSOCKET_HANDSHAKE_INCOMPLETE,
     WEBSOCKET_NOT_CLOSED,
     WEBSOCKET_RECEIVE_AFTER_DISCONNECT,
-    Invariant,
 )
 from asgifuzz.checks.lifecycle import AppEnd, app_end_findings
 from asgifuzz.checks.websocket import WebSocketChecker, is_websocket_disconnect_signal
 from asgifuzz.server.driver import Driver
 from asgifuzz.server.http import ClientView
 from asgifuzz.server.profiles import ServerProfile, profile_of
-from asgifuzz.server.sending import admit, before_check
+from asgifuzz.server.sending import Connection, admit, before_check
 from asgifuzz.server.trace import Recorder, copy_message
 from asgifuzz.spec.websocket import WebSocketState
 
@@ -87,7 +86,7 @@ class WebSocketView(ClientView):
         )
 
 
-class WebSocketConnection:
+class WebSocketConnection(Connection):
     """The server and client sides of one websocket connection."""
 
     def __init__(
@@ -99,41 +98,23 @@ class WebSocketConnection:
         notify: Callable[[], None],
         wait_for_change: Callable[[], Any],
     ) -> None:
-        self.case = case
-        self.profile = profile
-        self.recorder = recorder
-        self._report = report
-        self._notify = notify
-        self._wait_for_change = wait_for_change
+        super().__init__(case, profile, recorder, report, notify, wait_for_change)
         self.response = WebSocketView()
         self.checker = WebSocketChecker(case.scope)
         self.queue: list[dict[str, Any]] = [{"type": "websocket.connect"}]
         #: Client frames waiting for the handshake to be accepted.
         self.pending: list[dict[str, Any]] = []
-        #: The client closed or lost the connection (its own doing).
-        self.disconnected = False
-        self.disconnect_seq: int | None = None
         #: The conversation is over (either side closed); no frame flows any more.
         self.ended = False
         self._disconnect_queued = False
-        self.disconnect_given = False
         self._blocked_reported = False
-        self.latency = 0
-        self.app_finished = False
 
     # ---------------------------------------------------------- the scope
 
     def build_scope(self, state: dict[str, Any] | None = None) -> dict[str, Any]:
-        scope = dict(self.case.scope)
-        asgi: dict[str, str] = {"version": "3.0"}
-        if self.profile.ws_spec_version is not None:
-            asgi["spec_version"] = self.profile.ws_spec_version
-        scope["asgi"] = asgi
+        scope = self.base_scope(self.profile.ws_spec_version, state)
         if not scope.get("extensions"):
             scope.pop("extensions", None)
-        if self.profile.state:
-            scope["state"] = dict(state or {})
-        scope["headers"] = [tuple(h) for h in scope.get("headers", [])]
         scope["subprotocols"] = list(scope.get("subprotocols", []))
         return scope
 
@@ -181,9 +162,6 @@ class WebSocketConnection:
         self._queue_disconnect(self.profile.ws_lost_code if self.checker.accepted else 1006)
 
     # ------------------------------------------------------------ receive
-
-    def find(self, invariant: Invariant, message: str, where: str = "") -> None:
-        self._report(Finding(invariant, message, where=where))
 
     async def receive(self) -> dict[str, Any]:
         if self.app_finished:

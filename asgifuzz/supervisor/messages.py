@@ -79,6 +79,8 @@ class Internal:
     worker: int
     error: str
     detail: str = ""
+    #: The error is the whole story (the example database went away), not a bug to report.
+    plain: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -302,9 +302,11 @@ def receive(w: WorkerHandle, message: object, result: RunResult) -> None:
         case Fatal(finding=finding):
             w.findings.setdefault(finding.key, finding)
             w.finished = True
-        case Internal(error=error, detail=detail):
+        case Internal(error=error, detail=detail, plain=plain):
             result.error = (
-                f"internal error in worker {w.index}: {error} (please report it; --debug shows the traceback)"
+                error
+                if plain
+                else f"internal error in worker {w.index}: {error} (please report it; --debug shows the traceback)"
             )
             result.error_detail = detail
             result.internal = True

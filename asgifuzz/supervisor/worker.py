@@ -11,7 +11,7 @@ from multiprocessing.connection import Connection
 from typing import TYPE_CHECKING, Any
 
 from asgifuzz._config import Settings
-from asgifuzz._errors import UsageError
+from asgifuzz._errors import DatabaseError, UsageError
 from asgifuzz._finding import Finding, FindingKey
 from asgifuzz._frames import exception_text
 from asgifuzz.supervisor.channel import Channel
@@ -126,6 +126,9 @@ def _fuzz(spec: WorkerSpec, channel: Channel, app: Any, guard: UnraisableGuard) 
         pass  # stopped before the search could return: the stats so far
     except UsageError as exc:
         channel.send(Usage(spec.index, str(exc)))
+        return
+    except DatabaseError as exc:
+        channel.send(Internal(spec.index, str(exc), "".join(traceback.format_exception(exc)), plain=True))
         return
     except BaseException as exc:
         # The driver turns everything the app raises into findings, so what
