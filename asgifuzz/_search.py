@@ -115,6 +115,25 @@ def _openapi_of(target: Target, cache: dict[int, dict[str, Any] | None]) -> dict
     return cache[id(target.app)]
 
 
+def _scope_strategy(
+    settings: Settings, docs: dict[int, dict[str, Any] | None], t: Target, methods: Sequence[str]
+) -> Any:
+    """The scope-and-body strategy of ``t`` (an HTTP target's with ``methods`` only)."""
+    from asgifuzz.strategies import http_scopes, lifespan_scopes, websocket_scopes
+
+    if t.protocol == "http":
+        return http_scopes(
+            methods,
+            path=t.path,
+            max_body=settings.max_body,
+            extra_headers=t.extra_headers,
+            openapi=_openapi_of(t, docs),
+        )
+    if t.protocol == "lifespan":
+        return lifespan_scopes()
+    return websocket_scopes(path=t.path, extra_headers=t.extra_headers)
+
+
 _KEYED: dict[FindingKey, type[Violation]] = {}
 
 
@@ -193,13 +212,14 @@ class Search:
         self.by_id = {t.id: t for t in self.targets}
         # Strategies are built once, not per draw.
         self._docs: dict[int, dict[str, Any] | None] = {}  # app id -> its OpenAPI document
-        self._scopes = {t.id: self._scope_strategy(t, t.methods) for t in self.targets}
+        self._scopes = {t.id: _scope_strategy(self.settings, self._docs, t, t.methods) for t in self.targets}
         #: What the dealer deals: each websocket and lifespan target, each method of each HTTP target.
         self.units: list[tuple[Target, str | None]] = [
             (t, m) for t in self.targets for m in (t.methods if t.protocol == "http" else (None,))
         ]
         self._unit_scopes = {
-            _unit_key(t, m): self._scopes[t.id] if m is None else self._scope_strategy(t, (m,)) for t, m in self.units
+            _unit_key(t, m): self._scopes[t.id] if m is None else _scope_strategy(self.settings, self._docs, t, (m,))
+            for t, m in self.units
         }
         self.dealer = Dealer(
             [(_unit_key(t, m), t.protocol == "lifespan") for t, m in self.units], self.seed, settings.max_examples
@@ -218,21 +238,6 @@ class Search:
             if t.protocol == "http"
         }
         self._server = server_behaviours(settings.profile)
-
-    def _scope_strategy(self, t: Target, methods: Sequence[str]) -> Any:
-        from asgifuzz.strategies import http_scopes, lifespan_scopes, websocket_scopes
-
-        if t.protocol == "http":
-            return http_scopes(
-                methods,
-                path=t.path,
-                max_body=self.settings.max_body,
-                extra_headers=t.extra_headers,
-                openapi=_openapi_of(t, self._docs),
-            )
-        if t.protocol == "lifespan":
-            return lifespan_scopes()
-        return websocket_scopes(path=t.path, extra_headers=t.extra_headers)
 
     # ------------------------------------------------------------- results
 
