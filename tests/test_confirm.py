@@ -175,6 +175,21 @@ def test_log_reading_finds_the_app_exception_inside_an_exception_group() -> None
     assert not any("File " in line or "raise " in line for line in condense(SEED_LOG))
 
 
+def test_granians_own_500_for_an_app_that_sent_nothing_reproduces_response_incomplete() -> None:
+    from asgifuzz.confirm._rules import RULES, Evidence
+
+    def view(body: bytes, headers: tuple[tuple[str, str], ...]) -> ClientView:
+        return ClientView(status=500, reason="Internal Server Error", headers=headers, body=body, framing="content-length",
+                          complete=True)  # fmt: skip
+
+    granian = (("server", "granian"), ("content-length", "21"))
+    rule = RULES["response-incomplete"]
+    assert rule(Evidence(view(b"Internal server error", granian), ()))[0] == "reproduced"
+    # The app's own 500 (a content type, Starlette's text) is a response the app sent.
+    app_500 = (*granian, ("content-type", "text/plain; charset=utf-8"))
+    assert rule(Evidence(view(b"Internal Server Error", app_500), ()))[0] == "not-reproduced"
+
+
 def test_protocol_error_is_shown_by_its_exception_line_not_the_raise_statement() -> None:
     log = [
         "ERROR:    Exception in ASGI application",
