@@ -182,11 +182,9 @@ FRAMEWORK_RUNS: dict[str, tuple[str, str, list[str], frozenset[str], set[tuple[s
 #: and Falcon's websocket close after the client's close frame was judged against the websocket state and close
 #: codes although uvicorn drops it unseen; a send once the client has gone is no longer judged.)
 KNOWN_FALSE_POSITIVES: set[tuple[str, str, str]] = set()
-#: Django's ASGI handler: a route's ThreadSensitiveContext still waiting (asgiref/sync.py:208, ``__aexit__``)
-#: 60 virtual seconds after the response, seen only under heavy load (load average 11-12 on 2 cores; none at
-#: 8) with one event loop per example; uvicorn serves the same routes at once.  Open (the clock and the
-#: per-example loop, not this test's code); tolerated on any Django route so the rest is still checked.
-DJANGO_LOADED_HANG = ("app-hang", "asgiref/sync.py:208")
+#: (Django's ASGI handler was reported as app-hang in asgiref/sync.py:208 under heavy load: the thread that joins
+#: ThreadSensitiveContext's executor was parked in ``join`` while the joined thread, off ``threading.enumerate()``,
+#: was still ending, and virtual time jumped 60 s.  A joiner of an unlisted thread is busy now (server/clock.py).)
 
 #: One event loop and one lifespan per process serve the routes (Sanic, which refused a second startup, passes;
 #: BlackSheep, which broke on a second startup, too: the lifespan targets no longer restart the app's lifespan).
@@ -217,12 +215,11 @@ def test_framework_app_every_route_reached_and_only_real_findings(framework: str
         (f["code"], f["target"])
         for f in report["findings"]
         if (f["code"], f["target"], f["where"]) not in KNOWN_FALSE_POSITIVES
-        and (f["code"], f["where"]) != DJANGO_LOADED_HANG
     }
     if framework == "django":
         # Django's ASGI handler sends "Content-Type": one warning per route (one root cause), nothing else.
         assert {code for code, _ in found} == {"header-name-case"}, report["findings"]
-        assert {f["where"] for f in report["findings"]} <= {"django/core/handlers/asgi.py:322", DJANGO_LOADED_HANG[1]}
+        assert {f["where"] for f in report["findings"]} <= {"django/core/handlers/asgi.py:322"}
     else:
         assert required <= found <= allowed, report["findings"]
     require_reached(missing)
@@ -293,15 +290,7 @@ NEVER_HANG = {
 @pytest.mark.slow
 @pytest.mark.parametrize(
     "app",
-    [
-        pytest.param(
-            "django",
-            marks=pytest.mark.xfail(
-                reason=f"open under heavy load: {DJANGO_LOADED_HANG} (see its comment)", strict=False
-            ),
-        ),
-        "aiofiles",
-    ],
+    ["django", "aiofiles"],
 )
 def test_django_and_aiofiles_never_hang(app: str) -> None:
     """Issue 10: Django (sync and async views, sessions, GZip, streaming, files) and aiofiles: no app-hang.
