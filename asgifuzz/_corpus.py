@@ -87,6 +87,9 @@ _OPTIONAL = (
     "message",
     "where",
     "stack",
+    # The server knobs and the session's other connections (case_to_json writes them only when set).
+    "server",
+    "session",
     # Where the app imports from (added after format 1 shipped; old files lack them):
     # ``project_root`` relative to the file's folder (absolute when the file
     # lies outside the project), ``app_dir`` relative to the project root.

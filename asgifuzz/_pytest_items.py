@@ -3,7 +3,9 @@
 ``@pytest.mark.asgifuzz(app="main:app")`` on one test function becomes one
 test item per target of the app -- each route, and the app's middleware
 stack in front of each adversarial endpoint -- named after it
-(``test_app[GET-/items/{id}]``, ``test_app[stack-polls_disconnect]``), so
+(``test_app[GET-/items/{id}]``, ``test_app[stack-polls_disconnect]``), and
+one item for the lifespan protocol of the app's middleware
+(``test_app[lifespan]``, all the lifespan endpoints), so
 ``pytest -k items`` fuzzes the routes under /items only and a failure names
 the route.  An app with a single target (a plain ASGI callable, besides
 its lifespan) keeps its single item, named as before.  The marker's budget is the app's: its items share it (at least
@@ -79,8 +81,12 @@ def _unique(ids: list[str]) -> list[str]:
 Loader = Callable[[], "tuple[Any, Any, Any, Settings]"]
 
 
-def target_ids(load: Loader) -> list[tuple[str, str]]:
-    """(target id, pytest id) of each target the marker's app has; empty when it has one or cannot be read.
+def target_ids(load: Loader) -> list[tuple[tuple[str, ...], str]]:
+    """(target ids, pytest id) of each item the marker's app gets; empty when it has one target or cannot be read.
+
+    Each HTTP or websocket target is an item; the lifespan targets (the
+    user's middleware in front of each lifespan endpoint) share one,
+    ``lifespan``: few states, and one budget share is plenty for them.
 
     ``load`` returns what the test would fuzz: the app, the middleware list,
     the endpoints and the ``Settings`` (its ``paths`` and ``routes`` shape
@@ -93,17 +99,23 @@ def target_ids(load: Loader) -> list[tuple[str, str]]:
         app, middleware, endpoints, settings = load()
         if app is None and middleware is None:
             return []
-        # The lifespan target gets no item of its own: an app's single item fuzzes it (as fuzz() does).
         found = discover_targets(
-            app, middleware=middleware, endpoints=endpoints, paths=settings.paths or None, notes=[], lifespan=False
-        )
+            app, middleware=middleware, endpoints=endpoints, paths=settings.paths or None, notes=[],
+            lifespan=settings.lifespan != "off",
+        )  # fmt: skip
         targets = select_targets(found, settings.routes)
     except (Exception, pytest.fail.Exception):  # left to the test: it reports the error itself
         return []
-    if sum(1 for t in targets if t.protocol != "lifespan") <= 1:
+    ids = [t.id for t in targets if t.protocol != "lifespan"]
+    if len(ids) <= 1:
         return []  # a plain ASGI app (one target, and its lifespan): one item, as before
-    ids = [t.id for t in targets]
-    return list(zip(ids, _unique([item_id(i) for i in ids]), strict=True))
+    items: list[tuple[tuple[str, ...], str]] = list(
+        zip([(i,) for i in ids], _unique([item_id(i) for i in ids]), strict=True)
+    )
+    lifespan = tuple(t.id for t in targets if t.protocol == "lifespan")
+    if lifespan:
+        items.append((lifespan, "lifespan"))
+    return items
 
 
 def share_budget(max_examples: int, max_time: float | None, share: int) -> tuple[int, float | None]:
@@ -117,10 +129,15 @@ def share_budget(max_examples: int, max_time: float | None, share: int) -> tuple
 
 @dataclass(frozen=True, slots=True)
 class ItemTarget:
-    """The parameter of one target's item: the target's id and how many items share the app's budget."""
+    """The parameter of one item: its target ids (one, or the lifespan targets) and how many items share the budget."""
 
-    id: str
+    ids: tuple[str, ...]
     share: int
+
+    @property
+    def id(self) -> str:
+        """The target's id (the first, for the lifespan item)."""
+        return self.ids[0]
 
     def __str__(self) -> str:
         return self.id
@@ -134,7 +151,7 @@ def parametrize(metafunc: pytest.Metafunc, load: Loader) -> None:
     if PARAM not in metafunc.fixturenames:
         # The test need not name the parameter: pytest passes a test only the arguments it names.
         metafunc.fixturenames.append(PARAM)
-    values = [ItemTarget(target, len(pairs)) for target, _ in pairs]
+    values = [ItemTarget(targets, len(pairs)) for targets, _ in pairs]
     metafunc.parametrize(PARAM, values, ids=[i for _, i in pairs])
 
 

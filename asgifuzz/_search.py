@@ -15,12 +15,15 @@ loop per example.  Shrinking works on the draws, so scripts shrink to a
 minimal sequence of actions, the scope and body shrink with them, and the
 trio schedule seed shrinks too.
 
-Budget and distinct findings
-----------------------------
-Hypothesis stops generating soon after its first failure.  To spend the
-whole budget and report every distinct finding, the search runs in rounds
-with fresh seeds; findings already known (same invariant, target, exception
-type and location) pass in later rounds, so each round looks for new ones.
+Budget, targets and distinct findings
+-------------------------------------
+The search deals the target (and an HTTP target's method) itself,
+least-covered first (``_dealer``), and runs one Hypothesis run ("slice") of
+examples on it: every route and method gets its share, and shrinking and
+the example database stay on it.  Hypothesis stops generating soon after
+its first failure; slices with fresh seeds spend the whole budget, and
+findings already known (same invariant, target, exception type and
+location) pass in later slices, so each slice looks for new ones.
 Each distinct finding is raised as its own exception class (a subclass of
 ``Violation`` made per key), so Hypothesis shrinks each one on its own.
 """
@@ -35,19 +38,17 @@ from typing import Any
 
 from asgifuzz._case import Case, Later
 from asgifuzz._config import Backend, Settings
+from asgifuzz._dealer import LIFESPAN_SHARE, MAX_SLICE, Dealer
 from asgifuzz._errors import Violation
 from asgifuzz._finding import Finding, FindingKey
 from asgifuzz._targets import Target
 from asgifuzz.chunking import NONDETERMINISTIC
 from asgifuzz.server.profiles import behaviour_label
 
-__all__ = ("ProgressCallback", "Search", "SearchResult", "Stats", "search")
+__all__ = ("LIFESPAN_SHARE", "ProgressCallback", "Search", "SearchResult", "Stats", "search")
 
-#: Examples per Hypothesis run ("round").  Rounds double from 100 up to this.
-#: Hypothesis keeps per-run state (its tree of explored choices) until the run
-#: ends: capping rounds at 500 keeps RSS growth over a 5-minute run near +15%
-#: (it was +36% at 2000) at no cost in examples/s.
-MAX_ROUND = 500
+#: Examples per Hypothesis run at most (``_dealer.MAX_SLICE``, which says why).
+MAX_ROUND = MAX_SLICE
 
 
 @dataclass(slots=True)
@@ -114,6 +115,25 @@ def _openapi_of(target: Target, cache: dict[int, dict[str, Any] | None]) -> dict
     return cache[id(target.app)]
 
 
+def _scope_strategy(
+    settings: Settings, docs: dict[int, dict[str, Any] | None], t: Target, methods: Sequence[str]
+) -> Any:
+    """The scope-and-body strategy of ``t`` (an HTTP target's with ``methods`` only)."""
+    from asgifuzz.strategies import http_scopes, lifespan_scopes, websocket_scopes
+
+    if t.protocol == "http":
+        return http_scopes(
+            methods,
+            path=t.path,
+            max_body=settings.max_body,
+            extra_headers=t.extra_headers,
+            openapi=_openapi_of(t, docs),
+        )
+    if t.protocol == "lifespan":
+        return lifespan_scopes()
+    return websocket_scopes(path=t.path, extra_headers=t.extra_headers)
+
+
 _KEYED: dict[FindingKey, type[Violation]] = {}
 
 
@@ -174,13 +194,7 @@ class Search:
     ) -> None:
         from hypothesis import strategies as st
 
-        from asgifuzz.strategies import (
-            http_scopes,
-            lifespan_scopes,
-            middleware_stacks,
-            server_behaviours,
-            websocket_scopes,
-        )
+        from asgifuzz.strategies import middleware_stacks, server_behaviours
 
         self.targets = list(targets)
         self.settings = settings
@@ -197,27 +211,24 @@ class Search:
         self.deadline = None if settings.max_time is None else self.start + settings.max_time
         self.by_id = {t.id: t for t in self.targets}
         # Strategies are built once, not per draw.
-        docs: dict[int, dict[str, Any] | None] = {}  # app id -> its OpenAPI document
-        self._scopes = {
-            t.id: http_scopes(
-                t.methods,
-                path=t.path,
-                max_body=settings.max_body,
-                extra_headers=t.extra_headers,
-                openapi=_openapi_of(t, docs),
-            )
-            if t.protocol == "http"
-            else lifespan_scopes()
-            if t.protocol == "lifespan"
-            else websocket_scopes(path=t.path, extra_headers=t.extra_headers)
-            for t in self.targets
+        self._docs: dict[int, dict[str, Any] | None] = {}  # app id -> its OpenAPI document
+        self._scopes = {t.id: _scope_strategy(self.settings, self._docs, t, t.methods) for t in self.targets}
+        #: What the dealer deals: each websocket and lifespan target, each method of each HTTP target.
+        self.units: list[tuple[Target, str | None]] = [
+            (t, m) for t in self.targets for m in (t.methods if t.protocol == "http" else (None,))
+        ]
+        self._unit_scopes = {
+            _unit_key(t, m): self._scopes[t.id] if m is None else _scope_strategy(self.settings, self._docs, t, (m,))
+            for t, m in self.units
         }
+        self.dealer = Dealer(
+            [(_unit_key(t, m), t.protocol == "lifespan") for t, m in self.units], self.seed, settings.max_examples
+        )
         self._stacks = {
             t.id: middleware_stacks(list(range(len(t.compose))), min_depth=1, max_depth=t.max_depth)
             for t in self.targets
             if t.compose
         }
-        self._target = _target_strategy(self.targets)
         self._backend = st.sampled_from(list(settings.backends))
         self._schedule_seed = st.integers(0, 2**16 - 1)
         during = st.none() | st.integers(0, 4)
@@ -294,28 +305,32 @@ class Search:
                 continue
             _, findings = target.run(case, self.settings)
             self.stats.examples += 1
+            self.dealer.count(_unit_key(target, case.scope.get("method") if target.protocol == "http" else None))
             new = self._new(findings)
             if new is not None:
                 self.found[new.key] = new
 
     def _rounds(self) -> None:
-        round_no = 0
-        size = 100
-        while self.stats.examples < self.settings.max_examples:
+        slice_no = 0
+        # Every unit gets a slice even when shrinking findings spent the budget first (one example each).
+        while self.stats.examples < self.settings.max_examples or not self.dealer.all_dealt():
             if self.deadline is not None and time.monotonic() > self.deadline:
                 return
+            dealt = self.dealer.deal()
+            if dealt is None:
+                return  # the space is exhausted
+            i, size = dealt
             before = self.stats.examples
-            if not self._round(round_no, min(self.settings.max_examples - before, size)):
+            if not self._round(slice_no, max(1, min(self.settings.max_examples - before, size)), self.units[i]):
                 return  # out of time
             if self.settings.exitfirst and self.found:
                 return
             if self.stats.examples == before:
-                return  # the space is exhausted
-            round_no += 1
-            size = min(size * 2, MAX_ROUND)
+                self.dealer.exhaust(i)
+            slice_no += 1
 
-    def _round(self, round_no: int, budget: int) -> bool:
-        """One Hypothesis run of ``budget`` examples; False when the time ran out."""
+    def _round(self, round_no: int, budget: int, unit: tuple[Target, str | None]) -> bool:
+        """One Hypothesis run of ``budget`` examples on ``unit``; False when the time ran out."""
         from hypothesis import HealthCheck, Phase, Verbosity, given, seed as hyp_seed, settings, strategies as st
         from hypothesis.errors import FlakyStrategyDefinition, Unsatisfiable
 
@@ -336,10 +351,10 @@ class Search:
         @hyp_seed(self.seed + round_no)
         @given(st.data())
         def test(data: Any) -> None:
-            self._example(data)
+            self._example(data, *unit)
 
-        # One database key per set of targets, whatever the test function's name.
-        test.hypothesis.inner_test._hypothesis_internal_add_digest = "|".join(sorted(self.by_id)).encode()  # type: ignore[attr-defined]
+        # One database key per unit (target and method), whatever the test function's name.
+        test.hypothesis.inner_test._hypothesis_internal_add_digest = _unit_key(*unit).encode()  # type: ignore[attr-defined]
         self.latest = {}
         try:
             test()
@@ -393,16 +408,15 @@ class Search:
         later = [Later(scope=scope, body=body, actions=(), during=during) for (scope, body), during in drawn]
         return tuple(later)
 
-    def _example(self, data: Any) -> None:
+    def _example(self, data: Any, target: Target, method: str | None) -> None:
         if self.deadline is not None and time.monotonic() > self.deadline:
             raise _OutOfTime
         stats = self.stats
-        target: Target = data.draw(self._target)
         stack: tuple[int, ...] = ()
         if target.compose:
             stack = tuple(data.draw(self._stacks[target.id]))
             stats.depths_seen.add(len(stack))
-        scope, body = data.draw(self._scopes[target.id])
+        scope, body = data.draw(self._unit_scopes[_unit_key(target, method)])
         backend: Backend = data.draw(self._backend)
         schedule_seed = data.draw(self._schedule_seed) if backend == "trio" else 0
         profile, server = data.draw(self._server)
@@ -444,6 +458,7 @@ class Search:
             source = SessionSource(source, later)
         outcome, findings = target.run(case, self.settings, source)
         stats.examples += 1
+        self.dealer.count(_unit_key(target, method))
         stats.connections += 1 + len(outcome.session)
         stats.steps += len(outcome.case.actions)
         stats.targets_seen.add(target.id)
@@ -467,22 +482,10 @@ class Search:
 #: One HTTP example in this many is a session of several connections (when ``max_connections`` > 1).
 SESSION_SHARE = 4
 
-#: One example in this many goes to a lifespan target when the run has others: the lifespan
-#: protocol has few states and must not take half the budget of a one-route app.
-LIFESPAN_SHARE = 10
 
-
-def _target_strategy(targets: Sequence[Target]) -> Any:
-    from hypothesis import strategies as st
-
-    lifespan = [t for t in targets if t.protocol == "lifespan"]
-    others = [t for t in targets if t.protocol != "lifespan"]
-    if not lifespan or not others:
-        return st.sampled_from(list(targets))
-    # The last value picks lifespan, so shrinking (towards 0) keeps an example on its protocol.
-    return st.integers(0, LIFESPAN_SHARE - 1).flatmap(
-        lambda i: st.sampled_from(lifespan) if i == LIFESPAN_SHARE - 1 else st.sampled_from(others)
-    )
+def _unit_key(target: Target, method: str | None) -> str:
+    """What the dealer deals: a target, or one method of an HTTP target."""
+    return target.id if method is None else f"{target.id} {method}"
 
 
 def search(

@@ -100,7 +100,7 @@ class Target:
     def _run(
         self, case: Case, settings: Settings, source: ActionSource | None, logged: Capture
     ) -> tuple[Outcome, list[Finding]]:
-        from asgifuzz.background import app_task_findings, watching_app_tasks
+        from asgifuzz.background import app_stream_findings, app_task_findings, watching_app_tasks
         from asgifuzz.server.driver import run_case
 
         app = self.build(case.stack) if self.compose else self.app
@@ -122,6 +122,7 @@ class Target:
         # (An adversarial endpoint's own background tasks are judged by the comparison instead.)
         if self.protocol == "http" and not outcome.probe.background:
             findings += [f for f in app_task_findings(outcome, bare) if settings.reports(f.code)]
+            findings += [f for f in app_stream_findings(outcome) if settings.reports(f.code)]
         if lifespan_symptoms:
             return outcome, compared + findings
         # Not behind asgifuzz's own endpoints: they report to the one installed probe, which a

@@ -17,12 +17,22 @@ the user's modules are patched only while asgifuzz drives them (any Starlette
 from 0.13; the names are the same).  ``app_task_findings`` then judges the
 run: every task attached to a response the client received ran to
 completion, and started only after the client had the whole response.
+
+The same wrapper looks at a streaming response's iterator when the response
+ends: an async generator of the app's own that is still suspended inside a
+``try``/``finally`` or ``async with`` block has cleanup that did not run
+with the request (Starlette never closes the iterator; the garbage
+collector finalizes it later).  ``app_stream_findings`` reports it, as a
+warning, when the client left.
 """
 
 from __future__ import annotations
 
 import contextlib
+import dis
+import inspect
 from collections.abc import Callable, Iterator
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from asgifuzz._finding import Finding
@@ -30,7 +40,7 @@ from asgifuzz._finding import Finding
 if TYPE_CHECKING:
     from asgifuzz.server.driver import Outcome
 
-__all__ = ("app_task_findings", "watching_app_tasks")
+__all__ = ("app_stream_findings", "app_task_findings", "watching_app_tasks")
 
 _ORIGINALS = "__asgifuzz_original_call__"
 
@@ -95,16 +105,59 @@ def _wrap_task_call(original: Callable[..., Any]) -> Callable[..., Any]:
 
 def _wrap_response_call(original: Callable[..., Any]) -> Callable[..., Any]:
     async def __call__(self: Any, scope: Any, receive: Any, send: Any) -> None:
+        http = isinstance(scope, dict) and scope.get("type") == "http"
         background = getattr(self, "background", None)
-        if background is not None and isinstance(scope, dict) and scope.get("type") == "http":
+        if background is not None and http:
             from asgifuzz.server.probe import current_probe
 
             probe = current_probe()
             for task in _leaf_tasks(background):
                 probe.on_task(_names.name(task), "attached")
-        await original(self, scope, receive, send)
+        try:
+            await original(self, scope, receive, send)
+        finally:
+            iterator = getattr(self, "body_iterator", None)
+            if http and inspect.isasyncgen(iterator) and _own(iterator):
+                from asgifuzz.server.probe import current_probe
+
+                current_probe().on_stream_end(iterator.ag_code.co_qualname, pending=_cleanup_pending(iterator))
 
     return __call__
+
+
+#: Generators of these packages are the framework's plumbing (or asgifuzz's endpoints), not the app's.
+_NOT_THE_APPS = ("starlette.", "fastapi.", "asgifuzz.")
+
+
+def _own(agen: Any) -> bool:
+    frame = agen.ag_frame  # None once closed: nothing pending then, whoever owns it
+    module = str(frame.f_globals.get("__name__", "")) if frame is not None else ""
+    return not module.startswith(_NOT_THE_APPS)
+
+
+def _cleanup_pending(agen: Any) -> bool:
+    """Suspended inside a ``try``/``finally`` or ``with`` block: cleanup that only closing it would run."""
+    frame = agen.ag_frame
+    if frame is None or agen.ag_running:
+        return False  # closed, exhausted, or running right now
+    offset = frame.f_lasti
+    return any(start <= offset < end for start, end in _cleanup_ranges(agen.ag_code))
+
+
+@lru_cache(maxsize=512)
+def _cleanup_ranges(code: Any) -> tuple[tuple[int, int], ...]:
+    """The bytecode ranges a handler covers, but the implicit ones (3.12+: around awaits, the whole generator)."""
+    bytecode = dis.Bytecode(code)
+    by_offset = {i.offset: i for i in bytecode}
+    out = []
+    for entry in getattr(bytecode, "exception_entries", ()):
+        target = by_offset.get(entry.target)
+        implicit = target is not None and (
+            target.opname == "CLEANUP_THROW" or (target.opname == "CALL_INTRINSIC_1" and target.arg == 3)
+        )
+        if not implicit:
+            out.append((entry.start, entry.end))
+    return tuple(out)
 
 
 def _response_classes() -> list[type]:
@@ -188,3 +241,22 @@ def app_task_findings(outcome: Outcome, reference: Outcome | None = None) -> lis
 def _finished_in(reference: Outcome | None, name: str) -> bool:
     task = reference.probe.tasks.get(name) if reference is not None else None
     return task is not None and task.finished is not None
+
+
+def app_stream_findings(outcome: Outcome) -> list[Finding]:
+    """The app's own response streams left with their cleanup pending once the client had left."""
+    from asgifuzz.checks.invariants import APP_STREAM_LEFT_OPEN
+
+    if outcome.disconnect_seq is None:
+        return []
+    return [
+        Finding(
+            APP_STREAM_LEFT_OPEN,
+            f"the client left and the response ended with the app's stream {name!r} suspended inside a "
+            "try/finally or with block: its cleanup did not run with the request",
+            where=name,
+            trace=outcome.trace,
+            case=outcome.case,
+        )
+        for name in outcome.probe.streams_left_open
+    ]

@@ -35,6 +35,8 @@ class Budget:
     #: Recall (``recall.RECALL``): seconds per run and seeds per entry.
     recall: float = 60.0
     recall_seeds: int = 5
+    #: Issue 12's real releases (``recall.RELEASES``, pinned virtualenvs): seeds each; 0 skips them.
+    recall_release_seeds: int = 5
 
 
 FULL = Budget(
@@ -52,6 +54,7 @@ QUICK = Budget(
     ttb_bugs=1,
     recall=5.0,
     recall_seeds=1,
+    recall_release_seeds=0,
 )
 
 
@@ -102,6 +105,11 @@ def run(budget: Budget, *, mode: str, sections: tuple[str, ...]) -> dict[str, An
     if "recall" in sections:
         _log(f"recall ({budget.recall_seeds} seed(s) x {budget.recall:g}s per bug)...")
         doc["recall"] = [r.to_json() for r in recall.measure_recall(budget.recall, budget.recall_seeds, log=_log)]
+        if budget.recall_release_seeds:
+            _log(f"recall on real releases ({budget.recall_release_seeds} seeds each, pinned virtualenvs)...")
+            doc["recall_releases"] = [
+                r.to_json() for r in recall.measure_release_recall(budget.recall_release_seeds, log=_log)
+            ]
     doc["wall_seconds"] = round(time.monotonic() - start, 1)
     return doc
 

@@ -12,6 +12,33 @@ client that sends its body in one go never shows it; only a slow upload
 (part of the body, the app runs until it blocks, the rest) does.  A run
 finding it on at least 4 of 5 seeds in 60 s is the acceptance bar of issue
 12 (class 7).
+
+``measure_release_recall`` times issue 12's real releases (one bug per class
+and report, ``timetobug.BUGS`` named in ``RELEASES``): each in its pinned
+virtualenv, ``checks=[code]``, ``exitfirst``, seeds 0-4 on asyncio; *first*
+is when the first example showing the bug finished, *reported* when
+``fuzz`` returned (after shrinking).  Measured on 2026-11-30 (2 shared
+cores, load about 4; ``python -m benchmarks`` writes the current numbers):
+
+=================================  ====================  =====  =======  ==========  ========
+bug (class)                        release               found  first s  reported s  examples
+=================================  ====================  =====  =======  ==========  ========
+background exception swallowed (1) starlette 0.45.3      5/5    0.01     0.05        3
+stream error hidden (2)            starlette 0.18.0      5/5    0.01     0.08        3
+truncated stream completed (2)     starlette 0.18.0      5/5    0.01     0.07        3
+background task cancelled (3)      starlette 0.20.4      5/5    0.02     0.08        3
+middleware task dropped (3)        starlette 0.38.4      5/5    0.01     0.05        3
+first chunk only (4)               asgiref 3.2.1         5/5    0.18     4.07        80
+pathsend dropped by gzip (5)       starlette 0.38.0      5/5    5.61     6.94        389
+a2wsgi sender died (5)             a2wsgi 1.10.3         5/5    0.87     2.01        160
+unparsable upload escapes (6)      starlette 1.6.0       5/5    0.29     1.04        91
+=================================  ====================  =====  =======  ==========  ========
+
+(Medians of the 5 seeds; examples is the median run length including
+shrinking.  Classes 1-3 show on every request to their route; class 5
+needs a GET that accepts gzip on a server offering pathsend, about one
+request in 40; the a2wsgi hang a disconnect under a server whose send
+raises; class 6 a multipart upload the parser rejects.)
 """
 
 from __future__ import annotations
@@ -24,7 +51,7 @@ from typing import Any
 
 from benchmarks import ROOT
 
-__all__ = ("RECALL", "RecallEntry", "RecallResult", "measure_recall")
+__all__ = ("RECALL", "RELEASES", "RecallEntry", "RecallResult", "measure_recall", "measure_release_recall")
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +74,28 @@ RECALL: tuple[RecallEntry, ...] = (
         also=("response-depends-on-chunking",),
     ),
 )
+
+
+#: Issue 12's real releases, by their name in ``timetobug.BUGS`` (class in brackets).
+RELEASES: tuple[str, ...] = (
+    "background exception swallowed",  # (1) Kludex/starlette#2812
+    "stream error hidden",  # (2) Kludex/starlette#1459
+    "truncated stream completed",  # (2) #1459, and again from 0.46.0
+    "background task cancelled",  # (3) Kludex/starlette#1438
+    "middleware task dropped",  # (3) Kludex/starlette#2688
+    "first chunk only",  # (4) django/asgiref#115
+    "pathsend dropped by gzip",  # (5) Starlette 0.36.0-0.38.0, reverted in 0.38.1
+    "a2wsgi sender died",  # (5) abersheeran/a2wsgi#48, #49
+    "unparsable upload escapes",  # (6) Kludex/starlette#3492
+)
+
+
+def measure_release_recall(seeds: int = 5, *, log: Callable[[str], None] = print) -> list[Any]:
+    """Time to find each of ``RELEASES`` on its vulnerable release: ``seeds`` seeds on asyncio (medians)."""
+    from benchmarks import timetobug
+
+    bugs = tuple(b for b in timetobug.BUGS if b.name in RELEASES)
+    return timetobug.measure_time_to_bug(seeds, backends=("asyncio",), bugs=bugs, log=log)
 
 
 def _load(spec: str) -> Any:

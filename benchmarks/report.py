@@ -197,10 +197,27 @@ def render_markdown(doc: dict[str, Any]) -> str:
         add("| bug | invariant | budget | found | median s | max s | shows under |")
         add("|---|---|---:|---:|---:|---:|---|")
         for r in doc["recall"]:
-            shows = next((run["behaviours"] for run in r["runs"] if run["found"]), [])
+            shows: list[str] = next((run["behaviours"] for run in r["runs"] if run["found"]), [])
             add(
                 f"| {r['name']} | {r['code']} | {r['budget']:g}s | {r['found']}/{r['seeds']} "
                 f"| {_seconds(r['median_first'])} | {_seconds(r['max_first'])} | {', '.join(shows)} |"
+            )
+    if doc.get("recall_releases"):
+        add("")
+        add("## Recall on real releases (issue 12)")
+        add("")
+        add(
+            "Each bug on the release that had it, in its pinned virtualenv: `checks=[code]`, `exitfirst`, "
+            "asyncio; *first* is the first example showing the bug, *reported* the end of the run."
+        )
+        add("")
+        add("| bug | invariant | release | found | median first s | median reported s | median examples |")
+        add("|---|---|---|---:|---:|---:|---:|")
+        for r in doc["recall_releases"]:
+            add(
+                f"| {r['bug']} | {r['code']} | {r['venv']} | {r['found']}/{r['seeds']} | "
+                f"{_fmt2(r['median_first'])} | {_fmt2(r['median_reported'])} | "
+                f"{r['median_examples'] if r['median_examples'] is not None else '-'} |"
             )
     targets = check_targets(doc)
     if targets:
@@ -215,6 +232,10 @@ def render_markdown(doc: dict[str, Any]) -> str:
         add(_explain(doc))
     add("")
     return "\n".join(lines)
+
+
+def _fmt2(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f}"
 
 
 def _seconds(value: float | None) -> str:

@@ -108,6 +108,32 @@ BUGS: tuple[Bug, ...] = (
         "(Kludex/starlette#2688, fixed in 0.38.5)",
     ),
     Bug(
+        name="unparsable upload escapes",
+        venv="starlette-1.6.0",
+        app="bodyapps:form_upload",
+        code="app-raised",
+        description="class 6: Request.form() lets python-multipart's MultipartParseError escape for a multipart "
+        "body it cannot parse, a 500 (Kludex/starlette#3492, fixed in 1.7.0); only typed bodies reach it",
+    ),
+    Bug(
+        name="pathsend dropped by gzip",
+        venv="starlette-0.38.0",
+        app="behaviourapps:file_behind_gzip",
+        code="response-incomplete",
+        description="class 5: GZipMiddleware drops a FileResponse's http.response.pathsend with the start it "
+        "holds, no response (0.36.0-0.38.0, reverted in 0.38.1); only a server offering pathsend shows it",
+    ),
+    Bug(
+        name="a2wsgi sender died",
+        venv="a2wsgi-1.10.3",
+        app="a2wsgiapps:echo",
+        code="app-hang",
+        description="class 5: a2wsgi 1.10.3's WSGIMiddleware waits forever for a sender that died on a send() "
+        "raising once the client has gone (abersheeran/a2wsgi#48, #49, fixed in 1.10.4); only under a server "
+        "whose send raises (spec 2.4, uvicorn 0.28.0)",
+        backends=("asyncio",),
+    ),
+    Bug(
         name="first chunk only",
         venv="asgiref-3.2.1",
         app="wsgiecho:app",

@@ -72,3 +72,16 @@ def test_profile_split_charges_builtins_to_their_callers() -> None:
     groups = split(pstats.Stats(profiler))
     assert tuple(groups) == GROUPS
     assert sum(groups.values()) > 0
+
+
+def test_every_real_release_of_issue_12_is_timed() -> None:
+    sys.path.insert(0, str(ROOT))  # importing benchmarks takes the checkout off sys.path again
+    from benchmarks.recall import RELEASES
+    from benchmarks.timetobug import BUGS
+
+    names = {b.name: b for b in BUGS}
+    assert set(RELEASES) <= set(names), set(RELEASES) - set(names)
+    # The classes 5 and 6 bugs (tests/test_recall_releases_56.py) run on the vulnerable releases pinned there.
+    assert names["pathsend dropped by gzip"].venv == "starlette-0.38.0"
+    assert names["unparsable upload escapes"].venv == "starlette-1.6.0"
+    assert names["a2wsgi sender died"].venv == "a2wsgi-1.10.3"

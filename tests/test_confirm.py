@@ -175,6 +175,21 @@ def test_log_reading_finds_the_app_exception_inside_an_exception_group() -> None
     assert not any("File " in line or "raise " in line for line in condense(SEED_LOG))
 
 
+def test_granians_own_500_for_an_app_that_sent_nothing_reproduces_response_incomplete() -> None:
+    from asgifuzz.confirm._rules import RULES, Evidence
+
+    def view(body: bytes, headers: tuple[tuple[str, str], ...]) -> ClientView:
+        return ClientView(status=500, reason="Internal Server Error", headers=headers, body=body, framing="content-length",
+                          complete=True)  # fmt: skip
+
+    granian = (("server", "granian"), ("content-length", "21"))
+    rule = RULES["response-incomplete"]
+    assert rule(Evidence(view(b"Internal server error", granian), ()))[0] == "reproduced"
+    # The app's own 500 (a content type, Starlette's text) is a response the app sent.
+    app_500 = (*granian, ("content-type", "text/plain; charset=utf-8"))
+    assert rule(Evidence(view(b"Internal Server Error", app_500), ()))[0] == "not-reproduced"
+
+
 def test_protocol_error_is_shown_by_its_exception_line_not_the_raise_statement() -> None:
     log = [
         "ERROR:    Exception in ASGI application",
@@ -267,14 +282,14 @@ def apps_dir(tmp_path: Path) -> Path:
     return tmp_path
 
 
-def case_file(folder: Path, app: str, expect: str, case: Case) -> Path:
+def case_file(folder: Path, app: str, expect: str, case: Case, **saved: Any) -> Path:
     doc = {
         "format": 1, "asgifuzz": "0.1.0", "app": f"confirm_apps:{app}", "target": "app /",
         "invariant": expect, "expect": {"violation": expect},
         "scope": {**case.scope, "query_string": "", "headers": [[n.decode(), v.decode()] for n, v in case.scope["headers"]]},
         "body": case.body.decode("latin-1"),
         "actions": [_action_json(a) for a in case.actions],
-        "backend": "asyncio", "profile": "uvicorn", "schedule_seed": 0, "differential": False,
+        "backend": "asyncio", "profile": "uvicorn", "schedule_seed": 0, "differential": False, **saved,
     }  # fmt: skip
     path = folder / f"{expect}-{app}.json"
     path.write_text(json.dumps(doc))
@@ -321,6 +336,20 @@ def test_a_correct_streaming_app_is_not_reproduced_and_reads_completely(apps_dir
     assert "in-process only" in verdict.verdict
     client = verdict.client
     assert (client.status, client.body, client.framing, client.complete) == (200, b"one two three", "chunked", True)
+
+
+def test_a_miss_on_a_server_the_case_did_not_imitate_is_not_called_in_process_only(apps_dir: Path) -> None:
+    # Found under the hypercorn profile: uvicorn not showing it says nothing about the finding.
+    cc = load_case(case_file(apps_dir, "streams", "app-raised", make_case(), profile="hypercorn"))
+    [verdict] = confirm_case(cc, servers=["uvicorn"], tries=1, timeout=3.0)
+    assert verdict.outcome == "not-reproduced"
+    assert "another server's behaviour" in verdict.verdict and "in-process only" not in verdict.verdict
+    # A knob no real server has exactly is said once, as a note of the case.
+    raised = {"server": {"send-after-disconnect": "raise"}}
+    cc = load_case(case_file(apps_dir, "streams", "app-raised", make_case(), **raised))
+    [verdict] = confirm_case(cc, servers=["uvicorn"], tries=1, timeout=3.0)
+    assert any("uvicorn+send-after-disconnect=raise" in note for note in verdict.notes), verdict.notes
+    assert "another server's behaviour" in verdict.verdict
 
 
 def test_uvicorn_delivers_the_case_chunks_separately(apps_dir: Path) -> None:

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from asgifuzz._case import Case, Chunk, Disconnect, Run
+from asgifuzz._case import Case, Chunk, Disconnect, Later, Run
 from asgifuzz._corpus import (
     FORMAT,
     CorpusCase,
@@ -88,6 +88,17 @@ class TestFormat:
         assert (loaded.case.body, loaded.case.actions, loaded.case.target) == (b"abc", (Chunk(1), Disconnect()), "app")
         assert (loaded.case.backend, loaded.case.profile, loaded.case.schedule_seed) == ("asyncio", "uvicorn", 0)
         assert content_hash(loaded) == content_hash(case_from_finding(finding, app="apps:raises_on_disconnect"))
+
+    def test_server_knobs_and_a_session_survive_the_file(self, tmp_path: Path) -> None:
+        # Both keys are written only when set; a file carrying them must load (it once did not).
+        later = Later(scope=SCOPE, body=b"xy", actions=(Chunk(2), Run()), during=1)
+        case = Case(
+            target="app", scope=SCOPE, body=b"abc", actions=(Chunk(1), Disconnect()),
+            server=(("send-after-disconnect", "raise"),), session=(later,),
+        )  # fmt: skip
+        path = save_case(CorpusCase(case=case, app="apps:echo", invariant=None, expect=None), tmp_path)
+        loaded = load_case(path).case
+        assert (loaded.server, loaded.session) == (case.server, case.session)
 
     def test_binary_bodies_are_base64(self, tmp_path: Path) -> None:
         cc = CorpusCase(

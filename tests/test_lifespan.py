@@ -51,6 +51,16 @@ def test_broken_app_found(code: str, app: ASGIApp, backend: Backend) -> None:
     assert [f.code for f in outcome.findings] == [code]
 
 
+def test_what_happened_tells_the_lifespan_not_a_request() -> None:
+    from asgifuzz.report.text import what_happened
+
+    [finding] = run_case(A.double_startup_reply, _case()).findings
+    sentence = what_happened(finding)
+    assert sentence.startswith("The server sent lifespan.startup; the app replied lifespan.startup.complete, "
+                               "lifespan.startup.complete"), sentence  # fmt: skip
+    assert "body byte" not in sentence and "response" not in sentence
+
+
 def _starlette_lifespan() -> Starlette:
     from collections.abc import AsyncIterator
     from contextlib import asynccontextmanager

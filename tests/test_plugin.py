@@ -87,6 +87,17 @@ def test_broken_app_fails_with_a_readable_report_and_one_corpus_file(project: py
     assert json.loads(files[0].read_text())["app"] == "myapp:app"
 
 
+def test_html_option_writes_one_report_per_test_with_findings(project: pytest.Pytester) -> None:
+    project.makepyfile(test_fuzz=MARKED_TEST.format(attr="app"), test_fixed=MARKED_TEST.format(attr="fixed"))
+    result = project.runpytest_subprocess("--asgifuzz-html", "reports")
+    result.assert_outcomes(failed=1, passed=1)
+    pages = sorted((project.path / "reports").glob("*.html"))
+    assert [p.name for p in pages] == ["test_fuzz.py_test_app_survives_fuzzing.html"]  # the clean test writes none
+    page = pages[0].read_text()
+    assert "exception-on-disconnect" in page and "<svg" in page
+    result.stdout.fnmatch_lines(["*HTML report: reports/test_fuzz.py_test_app_survives_fuzzing.html*"])
+
+
 def test_correct_app_passes_alongside_anyio_tests(project: pytest.Pytester) -> None:
     anyio_test = """
 

@@ -85,6 +85,8 @@ def test_one_item_per_route_and_per_endpoint_behind_the_stack(project: pytest.Py
     assert "test_service.py::test_service[POST-/items]" in names
     assert "test_service.py::test_service[stack-read_all]" in names
     assert len(names) > 10 and len(set(names)) == len(names)
+    # The middleware's lifespan protocol: one item for every lifespan endpoint.
+    assert names.count("test_service.py::test_service[lifespan]") == 1
     selected = project.runpytest_subprocess("--collect-only", "-q", "-k", "items")
     assert [line for line in selected.outlines if line.startswith("test_service.py::")] == [
         "test_service.py::test_service[POST-/items]"
@@ -113,6 +115,49 @@ def test_named(asgifuzz_target):
     )
     result = project.runpytest_subprocess("test_named.py", "-k", "GET-/", "-p", "no:randomly")
     result.assert_outcomes(passed=1)
+
+
+LIFESPAN_BUG = """
+from starlette.applications import Starlette
+from starlette.responses import PlainTextResponse
+from starlette.routing import Route
+
+
+class StartsTwice:
+    \"\"\"Answers the server's startup twice (a middleware that wraps the lifespan badly).\"\"\"
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "lifespan":
+            return await self.app(scope, receive, send)
+
+        async def twice(message):
+            await send(message)
+            if message["type"] == "lifespan.startup.complete":
+                await send(message)
+
+        await self.app(scope, receive, twice)
+
+
+async def home(request):
+    return PlainTextResponse("home")
+
+
+app = Starlette(routes=[Route("/", home), Route("/b", home)])
+app.add_middleware(StartsTwice)
+"""
+
+
+def test_the_lifespan_item_fuzzes_the_middleware_lifespan(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        lsapp=LIFESPAN_BUG,
+        test_ls='import pytest\n\n@pytest.mark.asgifuzz(app="lsapp:app", max_examples=400, seed=1)\ndef test_ls():\n    pass\n',
+    )
+    result = pytester.runpytest_subprocess("-k", "lifespan or GET-/b", "-p", "no:randomly")
+    result.assert_outcomes(failed=1, passed=1)
+    result.stdout.fnmatch_lines(["*FAILED test_ls.py::test_ls[[]lifespan[]]*"])
 
 
 @pytest.mark.slow

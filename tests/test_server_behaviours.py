@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, MutableMapping
+from pathlib import Path
 from typing import Any
 
 import anyio
@@ -12,6 +13,7 @@ from hypothesis import find
 
 from asgifuzz import CorpusError, fuzz
 from asgifuzz._case import Case, Chunk, Disconnect, Run, case_from_json, case_to_json
+from asgifuzz._corpus import load_case, save_finding
 from asgifuzz.server.driver import run_case
 from asgifuzz.server.profiles import KNOBS, PROFILES, behaviour_label, resolve_profile
 from asgifuzz.strategies import server_behaviours
@@ -150,13 +152,17 @@ def test_the_forwarder_hangs_only_on_a_server_that_raises_after_the_disconnect()
     assert [f.code for f in out.findings] == ["app-hang"]
 
 
-def test_exploration_finds_it_and_names_the_behaviours_under_which_it_shows() -> None:
+def test_exploration_finds_it_and_names_the_behaviours_under_which_it_shows(tmp_path: Path) -> None:
     result = fuzz(forwarder(streamer, correct=False), paths=["GET /"], max_examples=300, seed=3)
     hangs = [f for f in result.findings if f.code == "app-hang"]
     assert hangs, [(f.code, f.message) for f in result.findings]
     shows = hangs[0].behaviours
     assert "strict" in shows and behaviour_label("uvicorn", (("send-after-disconnect", "raise"),)) in shows
     assert not {"uvicorn", "hypercorn", "daphne"} & set(shows)
+    # Its minimal case goes through a corpus file and still hangs (the file carries the behaviour).
+    saved = load_case(save_finding(hangs[0], "m:app", tmp_path)).case
+    assert saved.server or saved.profile != "uvicorn"
+    assert [f.code for f in run_case(forwarder(streamer, correct=False), saved).findings] == ["app-hang"]
     # Pinned to uvicorn, the same run sees nothing.
     assert fuzz(forwarder(streamer, correct=False), paths=["GET /"], max_examples=150, seed=3, profile="uvicorn").findings == []
 

@@ -261,3 +261,36 @@ def test_a_thread_woken_but_not_yet_running_is_not_parked() -> None:
     finally:
         future._state = "PENDING"
         future.set_result(None)
+
+
+def test_a_thread_joining_a_thread_that_left_the_thread_list_is_not_parked() -> None:
+    """asgiref's ThreadSensitiveContext (Django) joins its executor's worker in a thread of its own.
+
+    A thread leaves ``threading.enumerate()`` before it has ended; under load
+    it, then its joiner, can stay off the CPU for long.  The joiner, parked in
+    ``join``, was idle and nothing else was listed: virtual time jumped 60 s
+    and Django routes were reported as ``app-hang`` in asgiref/sync.py (seen
+    at load average 8-12).  Here the joined thread is taken off the list as
+    ``Thread._delete`` does at its end, while it still runs.
+    """
+    import sys
+
+    from asgifuzz.server import clock
+
+    release = threading.Event()
+    joined = threading.Thread(target=release.wait, daemon=True)
+    joined.start()
+    joiner = threading.Thread(target=joined.join, daemon=True)
+    joiner.start()
+    active: dict[int, threading.Thread] = threading._active  # type: ignore[attr-defined]
+    try:
+        time.sleep(0.05)
+        assert clock._parked(sys._current_frames()[joiner.ident])  # type: ignore[index]
+        assert joined.ident is not None
+        del active[joined.ident]
+        assert not clock._parked(sys._current_frames()[joiner.ident])  # type: ignore[index]
+    finally:
+        if joined.ident is not None:
+            active.setdefault(joined.ident, joined)
+        release.set()
+        joiner.join(timeout=5)

@@ -222,3 +222,13 @@ def test_websocket_cases_round_trip_through_json_and_replay() -> None:
     assert again == finding.case
     replayed = run_case(ws_apps.keeps_receiving, again)
     assert [f.code for f in replayed.findings] == ["websocket-receive-after-disconnect"]
+
+
+def test_what_happened_tells_frames_and_websocket_messages() -> None:
+    from asgifuzz.report.text import what_happened
+
+    result = fuzz(ws_apps.accepts_twice, paths=["WEBSOCKET /"], max_examples=100, seed=1)
+    [finding] = [f for f in result.findings if f.code == "websocket-duplicate-accept"]
+    sentence = what_happened(finding)
+    assert sentence.startswith("The client connected, sent "), sentence
+    assert "the app sent websocket.accept x2" in sentence and "body byte" not in sentence

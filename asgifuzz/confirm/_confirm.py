@@ -32,6 +32,7 @@ from asgifuzz.confirm._servers import (
     start_server,
 )
 from asgifuzz.confirm._ws_client import WsClientView, replay_websocket
+from asgifuzz.server.profiles import behaviour_label
 
 __all__ = ("DEFAULT_TIMEOUT", "DEFAULT_TRIES", "ServerVerdict", "TryResult", "confirm_case", "select_servers")
 
@@ -193,7 +194,17 @@ def case_notes(cc: CorpusCase) -> tuple[str, ...]:
         notes.append("Latency actions have no socket equivalent and are skipped")
     if any(isinstance(a, Advance) and a.seconds > MAX_ADVANCE for a in case.actions):
         notes.append(f"virtual-time advances wait at most {MAX_ADVANCE:g}s of real time")
+    if case.server or case.profile not in SERVERS:
+        notes.append(
+            f"the case ran under the server behaviour {behaviour_label(case.profile, case.server)}, which no real "
+            "server has exactly: a server that differs on it may not show the finding"
+        )
     return tuple(notes)
+
+
+def _imitated(cc: CorpusCase, server: str) -> bool:
+    """Whether the case ran under ``server``'s own behaviour (its profile, no knob turned)."""
+    return cc.case.profile == server and not cc.case.server
 
 
 def confirm_case(
@@ -287,7 +298,7 @@ def _confirm_on(
     finally:
         if server is not None:
             server.stop()
-    return _verdict(spec.name, version, attempts, notes)
+    return _verdict(spec.name, version, attempts, notes, imitated=_imitated(cc, spec.name))
 
 
 def _one_try(server: RunningServer, cc: CorpusCase, timeout: float) -> TryResult:
@@ -308,14 +319,18 @@ def _one_try(server: RunningServer, cc: CorpusCase, timeout: float) -> TryResult
     return TryResult(outcome, reason, view, lines, evidence.exception, evidence.server_exit)
 
 
-def _verdict(server: str, version: str, attempts: list[TryResult], notes: tuple[str, ...]) -> ServerVerdict:
+def _verdict(
+    server: str, version: str, attempts: list[TryResult], notes: tuple[str, ...], *, imitated: bool = True
+) -> ServerVerdict:
     label, n = f"{server} {version}", len(attempts)
     k = sum(a.outcome == "reproduced" for a in attempts)
     outcome: VerdictOutcome
     if k:
         outcome, verdict = "confirmed", f"confirmed on {label} ({k}/{n} tries)"
     elif all(a.outcome == "not-reproduced" for a in attempts):
-        outcome, verdict = "not-reproduced", f"not reproduced on {label} (0/{n} tries): in-process only"
+        # On a server whose behaviour the case did not run under, a miss says nothing of the finding.
+        why = "in-process only" if imitated else "the case ran under another server's behaviour"
+        outcome, verdict = "not-reproduced", f"not reproduced on {label} (0/{n} tries): {why}"
     else:
         outcome, verdict = "undecided", f"undecided on {label} (0/{n} tries reproduced)"
     result = ServerVerdict(server, version, outcome, verdict, "", n, k, tuple(attempts), notes)

@@ -54,10 +54,26 @@ def _http(ev: Evidence) -> ClientView:
     return ev.client
 
 
+def _server_own_500(client: ClientView) -> bool:
+    """granian answers an app that returned without a response with its own 500, logging nothing.
+
+    Its signature (granian 2.x): ``server: granian``, no content type, the body ``Internal server error``.
+    """
+    headers = {name.lower(): value for name, value in client.headers}
+    return (
+        client.status == 500
+        and client.body == b"Internal server error"
+        and headers.get("server") == "granian"
+        and "content-type" not in headers
+    )
+
+
 def _client_incomplete(ev: Evidence) -> tuple[Outcome, str]:
     markers = incomplete_markers(list(ev.log))
     if markers:
         return "reproduced", f"the server logged: {markers[0]}"
+    if isinstance(ev.client, ClientView) and ev.client.complete and _server_own_500(ev.client):
+        return "reproduced", "the app sent no response: the client got granian's own 500 in its place"
     if ev.client.disconnected and not ev.client.complete:
         # The client left as the script says; a missing response proves nothing.
         return "undecided", "the client left before the response, so it cannot tell whether it would have completed"
@@ -101,7 +117,10 @@ def _complete_despite_failure(ev: Evidence) -> tuple[Outcome, str]:
         return "not-reproduced", f"the client saw the response break off ({client.summary()})"
     if has_traceback(list(ev.log)):
         failure = ev.exception or "the app failing"
-        return "reproduced", f"the client got a complete response ({client.summary()}) although the server logged {failure}"
+        return (
+            "reproduced",
+            f"the client got a complete response ({client.summary()}) although the server logged {failure}",
+        )
     return "undecided", "the client got a complete response and the server logged no exception"
 
 

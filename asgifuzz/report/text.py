@@ -120,6 +120,11 @@ def what_happened(finding: Finding) -> str:
     Explanations of invariants are general; this sentence is true of this
     very case (who left, when, and what was waiting).
     """
+    case = finding.case
+    if case is not None and case.scope.get("type") == "lifespan":
+        return _lifespan_happened(finding)
+    if case is not None and case.scope.get("type") == "websocket":
+        return _websocket_happened(finding)
     sent = chunks = 0
     left: str | None = None
     start_status: object = None
@@ -141,7 +146,6 @@ def what_happened(finding: Finding) -> str:
                 completed = True
         elif e.actor == "app" and e.kind in ("returned", "raised", "hung") and not end:
             end = f"the app {'raised ' + e.detail if e.kind == 'raised' else e.kind} at t={e.time:.3f}"
-    case = finding.case
     total = len(case.body) if case is not None else sent
     client = f"The client sent {sent} of {total} body byte(s)" + (f" in {chunks} chunk(s)" if chunks > 1 else "")
     client += f" and {left}" if left else " and waited for the response"
@@ -152,6 +156,57 @@ def what_happened(finding: Finding) -> str:
     else:
         response = f"the response ({start_status}) " + ("completed" if completed else "never completed")
     return "; ".join(p for p in (client, end or "the app was still running at the end", response) if p) + "."
+
+
+def _app_end(finding: Finding) -> str:
+    return next(
+        (
+            f"the app {'raised ' + e.detail if e.kind == 'raised' else e.kind} at t={e.time:.3f}"
+            for e in finding.trace
+            if e.actor == "app" and e.kind in ("returned", "raised", "hung")
+        ),
+        "the app was still running at the end",
+    )
+
+
+def _runs(types: list[str]) -> str:
+    """``a, b x3, c``: the message types in order, repeats counted."""
+    out: list[tuple[str, int]] = []
+    for t in types:
+        if out and out[-1][0] == t:
+            out[-1] = (t, out[-1][1] + 1)
+        else:
+            out.append((t, 1))
+    return ", ".join(t if n == 1 else f"{t} x{n}" for t, n in out)
+
+
+def _app_sent(finding: Finding) -> list[str]:
+    return [str(e.message.get("type")) for e in finding.trace if e.actor == "app" and e.kind == "send" and e.message]
+
+
+def _lifespan_happened(finding: Finding) -> str:
+    """The lifespan's sentence: what the server asked, what the app replied, how the app ended."""
+    asked = [e.message["type"] for e in finding.trace if e.actor == "server" and e.kind == "lifespan" and e.message]
+    replied = _app_sent(finding)
+    server = f"The server sent {', '.join(asked)}" if asked else "The server sent nothing yet"
+    app = f"the app replied {_runs(replied)}" if replied else "the app replied nothing"
+    return f"{server}; {app}; {_app_end(finding)}."
+
+
+def _websocket_happened(finding: Finding) -> str:
+    """The websocket's sentence: the client's frames and how it left, what the app sent, how the app ended."""
+    frames = sum(1 for e in finding.trace if e.actor == "client" and e.kind == "frame")
+    left = next(
+        (
+            f"{'closed' if e.kind == 'close' else 'dropped the connection'} at t={e.time:.3f}"
+            for e in finding.trace
+            if e.actor == "client" and e.kind in ("close", "disconnect")
+        ),
+        "stayed connected",
+    )
+    sent = _app_sent(finding)
+    app = f"the app sent {_runs(sent)}" if sent else "the app sent nothing"
+    return f"The client connected, sent {frames} frame(s) and {left}; {app}; {_app_end(finding)}."
 
 
 def request_line(case: Any, *, max_headers: int = 8, preview: int = 60) -> str:

@@ -105,6 +105,12 @@ def _job_pending(frame: Any) -> bool:
     owner = frame.f_locals.get("self")
     if getattr(owner, "_job", None) is not None:  # trio's thread cache
         return True
+    if isinstance(owner, threading.Thread) and frame.f_code.co_name in ("join", "_wait_for_tstate_lock"):
+        # Joining a thread that has left threading.enumerate(): it is running its last steps, or has
+        # ended and the joiner waits only for the CPU (asgiref's ThreadSensitiveContext joins its
+        # executor so; under load, time jumped past the app's hang deadline meanwhile).  A joined
+        # thread still listed is looked at for itself.
+        return all(t is not owner for t in threading.enumerate())
     # Waiting for a future or event that is already done: notified, waiting
     # only for the CPU (on a loaded machine that can outlast two looks).
     for waited in (owner, frame.f_locals.get("future")):

@@ -15,6 +15,7 @@ import contextlib
 import queue
 import sys
 import threading
+import weakref
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
@@ -401,7 +402,7 @@ class _TrioRunner(Runner):
                 try:
                     await job()
                 finally:
-                    await _close_asyncgens([g for g in gens if id(g) not in before])
+                    await _close_asyncgens([g for g in gens if id(g) not in before and _abandoned(g)])
             except trio.Cancelled as exc:
                 box.inbox.put(("done", exc))
                 raise  # the host is closing
@@ -477,17 +478,26 @@ def _seed_trio(seed: int) -> None:
         trio_run._r.seed(seed)
 
 
+#: Async generator -> the trio task that first iterated it (the loop thread's generators).
+_FIRST_ITERATED_BY: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
+
+
 def _quiet_asyncgen_finalizer() -> None:
     """Trio still finalizes the async generators the app abandons, without its ResourceWarning.
 
     ``trio.run`` warns for each one collected while it runs; on a per-case
     run they were closed quietly at the run's end, on the long-lived run they
     are collected mid-run.  The hooks are per thread: only the loop thread's.
+    The first-iteration hook also notes which task started each generator
+    (``_abandoned``).
     """
     import warnings
 
+    import trio
+
     hooks = sys.get_asyncgen_hooks()
     finalize = hooks.finalizer
+    firstiter = hooks.firstiter
     if finalize is None:
         return
 
@@ -496,7 +506,34 @@ def _quiet_asyncgen_finalizer() -> None:
             warnings.simplefilter("ignore", ResourceWarning)
             finalize(agen)
 
-    sys.set_asyncgen_hooks(firstiter=hooks.firstiter, finalizer=finalizer)
+    def first(agen: Any) -> None:
+        with contextlib.suppress(RuntimeError, TypeError):  # outside a task, or not weak-referenceable
+            _FIRST_ITERATED_BY[agen] = trio.lowlevel.current_task()
+        if firstiter is not None:
+            firstiter(agen)
+
+    sys.set_asyncgen_hooks(firstiter=first, finalizer=finalizer)
+
+
+def _abandoned(agen: Any) -> bool:
+    """Whether the task that first iterated ``agen`` has ended (the generator is left over, not in use).
+
+    A case's first request starts the app's lifespan (``SharedLifespans``),
+    whose ``asynccontextmanager`` (Starlette's ``lifespan=``, Litestar's
+    ``app.lifespan()``) is an async generator the lifespan task holds open
+    until the search ends: closing it from the case's task ran the app's
+    shutdown after one case, and exited a task group the lifespan holds
+    (Litestar's event emitter) from the wrong task, which killed trio's run.
+    """
+    import trio._core._run as trio_run
+
+    task = _FIRST_ITERATED_BY.get(agen)
+    if task is None:
+        return True
+    try:
+        return task not in trio_run.GLOBAL_RUN_CONTEXT.runner.tasks
+    except AttributeError:
+        return True
 
 
 def _trio_asyncgens() -> Any:

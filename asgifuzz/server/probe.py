@@ -46,6 +46,8 @@ class Probe:
     tasks: dict[str, Background] = field(default_factory=dict)
     #: Exceptions that escaped the app's router (below its user middleware), by type name.
     router_raised: list[str] = field(default_factory=list)
+    #: The app's own streaming iterators left suspended with cleanup pending (``asgifuzz.background``): name -> seq.
+    streams_left_open: dict[str, int] = field(default_factory=dict)
 
     def note(self, kind: str, detail: str = "") -> int:
         return self.record(kind, detail)
@@ -93,6 +95,17 @@ class Probe:
             task.finished = seq
         elif phase == "raised":
             task.raised = True
+
+    def on_stream_end(self, name: str, *, pending: bool) -> None:
+        """A response carrying the app's iterator ``name`` ended: its cleanup (finally, with) ran or is pending.
+
+        Each response class's ``__call__`` reports; the outermost (a subclass that closes the
+        iterator after its parent's ``__call__``) reports last, and its word stands.
+        """
+        if pending:
+            self.streams_left_open.setdefault(name, self.note("app-stream-left-open", name))
+        else:
+            self.streams_left_open.pop(name, None)
 
     def on_router_raised(self, exc: BaseException) -> None:
         self.router_raised.append(type(exc).__name__)

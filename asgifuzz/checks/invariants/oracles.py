@@ -49,6 +49,23 @@ APP_TASK_BEFORE_RESPONSE = _define(
     servers=same_for_all('harms: the client waits for the background work under any server'),
 )
 
+APP_STREAM_LEFT_OPEN = _define(
+    code="app-stream-left-open",
+    group="lifecycle",
+    severity="warning",
+    title="the client left, and the app's response stream was not closed",
+    explanation="The client left while the app streamed a response, and the response "
+    "ended with the app's async generator still suspended inside a try/finally "
+    "or an async with block: its cleanup (closing a file, a cursor, an "
+    "upstream stream) did not run with the request. It runs only when the "
+    "garbage collector finalizes the generator, later and outside the "
+    "request, or never while something keeps a reference. Starlette's "
+    "StreamingResponse does not close its iterator itself (up to the newest "
+    "release), so this is a warning, not a loss.",
+    source="PEP 525 (aclose); Kludex/starlette#3491 (explicit closure deferred)",
+    servers=same_for_all("tolerates: the event loop finalizes the generator after the request"),
+)
+
 RESPONSE_DEPENDS_ON_CHUNKING = _define(
     code="response-depends-on-chunking",
     group="transparency",
