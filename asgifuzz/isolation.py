@@ -59,7 +59,29 @@ def isolation_findings(app: ASGIApp, outcome: Outcome, settings: Settings) -> li
             finding.case = outcome.case
             finding.trace = merged_trace(outcome)
             finding.reference_trace = alone.trace
-            return [finding]
+            return _as_a_pair(app, outcome.case, i, settings) or [finding]
+    return []
+
+
+def _as_a_pair(app: ASGIApp, case: Case, index: int, settings: Settings) -> list[Finding]:
+    """The finding of connection ``index`` with only the connection after (or before) it, if it still shows.
+
+    The shrinker deletes a later connection only when what follows still
+    fails once its draws move; a session whose first connection merely came
+    before the two that matter keeps three.  Tried only on a finding.
+    """
+    from asgifuzz.server.driver import run_case
+    from asgifuzz.server.session import connection_case
+
+    if len(case.session) < 2:
+        return []
+    # Connection j and the next one, which opened during j or right after it.
+    for j in (index, index - 1):
+        if 0 <= j < len(case.session):
+            pair = replace(connection_case(case, j), session=(case.session[j],))
+            found = isolation_findings(app, run_case(app, pair, settings), settings)
+            if found:
+                return found
     return []
 
 
