@@ -150,11 +150,14 @@ def test_openapi_operations_get_valid_bodies_and_queries_mixed_with_invalid_ones
     pytest.importorskip("hypothesis_jsonschema")
     from asgifuzz import fuzz
 
-    result = fuzz(_described_app(), max_examples=150, seed=5)
-    [statuses] = [counts for target, counts in result.stats.statuses.items() if target.startswith("route POST")]
+    route = "route POST /items/{item_id:int}"
+    result = fuzz(_described_app(), max_examples=150, seed=5, target_ids=[route])
+    statuses = result.stats.statuses[route]
     # Past validation to the handler, and still sent invalid requests that validation rejects.
     assert statuses.get("200", 0) >= 3 and statuses.get("422", 0) >= 3, statuses
-    assert result.findings == []
+    # The one finding allowed is FastAPI's own bug, confirmed on uvicorn (tests/test_realapps.py's
+    # FASTAPI_ENCODER): its validation-error handler raises UnicodeDecodeError on a body that is not UTF-8.
+    assert {(f.code, f.where.split(":")[0]) for f in result.findings} <= {("app-raised", "fastapi/encoders.py")}
 
 
 def test_operation_requests_follow_the_schema() -> None:
