@@ -33,8 +33,6 @@ no pytest internals.  Behaviour lives in ``asgifuzz._corpus`` and
 
 from __future__ import annotations
 
-import io
-import os
 import re
 import sys
 import zlib
@@ -44,13 +42,14 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from asgifuzz._pytest_report import html_path, relative, report_text, run_report
+
 if TYPE_CHECKING:
     from asgifuzz._config import Settings
     from asgifuzz._corpus import CorpusCase
     from asgifuzz._pytest_items import ItemTarget
     from asgifuzz._search import SearchResult
     from asgifuzz.report import FailOn, RunReport
-    from asgifuzz.report.base import Handler
 
 __all__ = ("asgifuzz_check",)
 
@@ -312,7 +311,9 @@ def _what_to_fuzz(config: pytest.Config, nodeid: str, options: Mapping[str, Any]
         sys.path.append(rootdir)  # after everything else: never shadow installed packages
     factory = bool(plugin.get("factory", False))
     app = None if plugin.get("app") is None else _load(plugin["app"], app_dir, rootdir, factory=factory)[0]
-    middleware = None if plugin.get("middleware") is None else _load(plugin["middleware"], app_dir, rootdir, is_app=False)[0]
+    middleware = (
+        None if plugin.get("middleware") is None else _load(plugin["middleware"], app_dir, rootdir, is_app=False)[0]
+    )
     return app, middleware, plugin.get("endpoints"), settings
 
 
@@ -457,9 +458,13 @@ def run_check(
     if app_dir is None and rootdir not in sys.path:
         sys.path.append(rootdir)  # after everything else: never shadow installed packages
     factory = bool(plugin.get("factory", False))
-    app, app_spec = (None, None) if plugin.get("app") is None else _load(plugin["app"], app_dir, rootdir, factory=factory)
+    app, app_spec = (
+        (None, None) if plugin.get("app") is None else _load(plugin["app"], app_dir, rootdir, factory=factory)
+    )
     middleware, mw_spec = (
-        (None, None) if plugin.get("middleware") is None else _load(plugin["middleware"], app_dir, rootdir, is_app=False)
+        (None, None)
+        if plugin.get("middleware") is None
+        else _load(plugin["middleware"], app_dir, rootdir, is_app=False)
     )
 
     corpus = _corpus_dir(config, plugin.get("corpus"))
@@ -481,10 +486,12 @@ def run_check(
         raise KeyboardInterrupt
     if not result.findings:
         return result
-    report = _report(result, settings, fail_on, name=app_spec or mw_spec or repr(app if app is not None else middleware))
-    text = _report_text(
+    report = run_report(
+        result, settings, fail_on, name=app_spec or mw_spec or repr(app if app is not None else middleware)
+    )
+    text = report_text(
         config, report, app_spec=app_spec, mw_spec=mw_spec, factory=factory, corpus=corpus, app_dir=app_dir,
-        html=_html_path(config, nodeid),
+        html=html_path(config, nodeid), project_root=_project(config).root or config.rootpath,
     )  # fmt: skip
     if report.failing:
         _fail_grouped(config, nodeid, report, text, split=target is not None)
@@ -507,7 +514,9 @@ def _fail_grouped(config: pytest.Config, nodeid: str, report: RunReport, text: s
     pytest.fail(text, pytrace=False)
 
 
-def _load(spec: Any, app_dir: str | None, rootdir: str, *, factory: bool = False, is_app: bool = True) -> tuple[Any, str | None]:
+def _load(
+    spec: Any, app_dir: str | None, rootdir: str, *, factory: bool = False, is_app: bool = True
+) -> tuple[Any, str | None]:
     """The app (or middleware list) and its ``module:attr`` name, from an object or a name."""
     from asgifuzz._errors import UsageError
     from asgifuzz._loading import load_object, load_target
@@ -522,82 +531,6 @@ def _load(spec: Any, app_dir: str | None, rootdir: str, *, factory: bool = False
         return load_object(spec, app_dir=app_dir, what="middleware list"), spec
     except UsageError as exc:
         pytest.fail(f"asgifuzz: {exc}", pytrace=False)
-
-
-def _report(result: SearchResult, settings: Settings, fail_on: FailOn, *, name: str) -> RunReport:
-    from asgifuzz.report import Coverage, RunReport
-
-    return RunReport(
-        findings=result.findings,
-        target=name,
-        seed=result.seed,
-        examples=result.examples,
-        elapsed=result.elapsed,
-        settings=settings,
-        coverage=Coverage.of(result.stats),
-        fail_on=fail_on,
-    )
-
-
-def _report_text(
-    config: pytest.Config,
-    report: RunReport,
-    *,
-    app_spec: str | None,
-    mw_spec: str | None,
-    factory: bool,
-    corpus: Path,
-    app_dir: str | None,
-    html: Path | None = None,
-) -> str:
-    """Save the corpus and render the report, with the same handlers as the CLI."""
-    from asgifuzz._corpus import replay_command
-    from asgifuzz.report import run_handlers
-    from asgifuzz.report.corpus import CorpusHandler
-    from asgifuzz.report.text import TextHandler
-
-    handlers: list[Handler] = []
-    if app_spec is not None or mw_spec is not None:
-        handlers.append(
-            CorpusHandler(
-                corpus, app=app_spec, middleware=mw_spec, factory=factory, virtual_time=report.settings.virtual_time,
-                # The file records where the app imports from: the replay needs no --app-dir.
-                hint=lambda path: replay_command(_relative(path, config.invocation_params.dir)),
-                app_dir=_import_root(app_spec or mw_spec, app_dir, config.rootpath),
-                project_root=_project(config).root or config.rootpath,
-            )
-        )  # fmt: skip
-    else:
-        report.notes.append("not saved to the corpus: name the app as 'module:attr' so a replay can import it")
-    if html is not None:
-        from asgifuzz.report.html import HtmlHandler
-
-        handlers.append(HtmlHandler(html))
-        report.notes.append(f"HTML report: {_relative(html, config.invocation_params.dir)}")
-    buffer = io.StringIO()
-    handlers.append(TextHandler(buffer))
-    run_handlers(report, handlers)
-    return _headline(report) + "\n" + buffer.getvalue()
-
-
-def _html_path(config: pytest.Config, nodeid: str) -> Path | None:
-    """``--asgifuzz-html DIR``: the test's file, named after its id (path separators and brackets made safe)."""
-    folder = config.getoption("asgifuzz_html")
-    if folder is None:
-        return None
-    name = re.sub(r"[^A-Za-z0-9_.-]+", "_", nodeid).strip("_") or "asgifuzz"
-    return Path(config.invocation_params.dir, folder) / f"{name}.html"
-
-
-def _headline(report: RunReport) -> str:
-    from asgifuzz.report.text import severity_counts
-
-    counts = severity_counts(report)
-    verdict = "" if report.failing else f"; none fails the test under fail_on={report.fail_on}"
-    return (
-        f"asgifuzz found {len(report.findings)} violation(s) in {report.target} ({counts}{verdict}; "
-        f"{report.examples} examples, seed {report.seed}; rerun with --asgifuzz-seed {report.seed})"
-    )
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:
@@ -621,25 +554,6 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
     for nodeid, content in shown:
         terminalreporter.write_sep("-", nodeid)
         terminalreporter.write(content if content.endswith("\n") else content + "\n")
-
-
-def _relative(path: Path, base: Path) -> str:
-    try:
-        return os.path.relpath(path, base)
-    except ValueError:  # another drive on Windows
-        return str(path)
-
-
-def _import_root(spec: str | None, app_dir: str | None, rootdir: Path) -> str:
-    """The folder ``spec``'s module was imported from (recorded in corpus files), else ``app_dir`` or the rootdir."""
-    if app_dir is not None:
-        return str(Path(app_dir).resolve())
-    module_name = (spec or "").partition(":")[0]
-    file = getattr(sys.modules.get(module_name), "__file__", None)
-    if not file:
-        return str(rootdir)
-    depth = module_name.count(".") + (2 if Path(file).name == "__init__.py" else 1)
-    return str(Path(file).resolve().parents[depth - 1])
 
 
 def _spec_of(obj: object) -> str | None:
@@ -701,7 +615,9 @@ class CorpusItem(pytest.Item):
             cc: CorpusCase = load_case(self.path)
             checks = _checks(self.config)
             if checks is not None and cc.expect is not None and cc.expect not in checks:
-                pytest.skip(f"asgifuzz: {cc.expect} is not checked (asgifuzz checks setting); delete this case once accepted")
+                pytest.skip(
+                    f"asgifuzz: {cc.expect} is not checked (asgifuzz checks setting); delete this case once accepted"
+                )
             result = replay_case(cc)
         except (CorpusError, UsageError) as exc:
             pytest.fail(f"asgifuzz: {exc}", pytrace=False)
@@ -710,8 +626,10 @@ class CorpusItem(pytest.Item):
         finding = result.finding
         if finding is None:
             return
-        hint = replay_command(_relative(self.path, self.config.invocation_params.dir))
-        text = f"asgifuzz corpus case {self.path.name}: {result.outcome}\n\n" + render_finding(finding, replay_hint=hint)
+        hint = replay_command(relative(self.path, self.config.invocation_params.dir))
+        text = f"asgifuzz corpus case {self.path.name}: {result.outcome}\n\n" + render_finding(
+            finding, replay_hint=hint
+        )
         fails = _fail_on(self.config, None) == "warning" or any(f.severity == "error" for f in result.findings)
         if not fails:
             self.add_report_section("call", _SECTION, text)

@@ -30,13 +30,15 @@ background task cancelled (3)      starlette 0.20.4      5/5    0.02     0.08   
 middleware task dropped (3)        starlette 0.38.4      5/5    0.01     0.05        3
 first chunk only (4)               asgiref 3.2.1         5/5    0.18     4.07        80
 pathsend dropped by gzip (5)       starlette 0.38.0      5/5    5.61     6.94        389
+a2wsgi sender died (5)             a2wsgi 1.10.3         5/5    0.87     2.01        160
 unparsable upload escapes (6)      starlette 1.6.0       5/5    0.29     1.04        91
 =================================  ====================  =====  =======  ==========  ========
 
 (Medians of the 5 seeds; examples is the median run length including
 shrinking.  Classes 1-3 show on every request to their route; class 5
 needs a GET that accepts gzip on a server offering pathsend, about one
-request in 40; class 6 a multipart upload the parser rejects.)
+request in 40; the a2wsgi hang a disconnect under a server whose send
+raises; class 6 a multipart upload the parser rejects.)
 """
 
 from __future__ import annotations
@@ -83,6 +85,7 @@ RELEASES: tuple[str, ...] = (
     "middleware task dropped",  # (3) Kludex/starlette#2688
     "first chunk only",  # (4) django/asgiref#115
     "pathsend dropped by gzip",  # (5) Starlette 0.36.0-0.38.0, reverted in 0.38.1
+    "a2wsgi sender died",  # (5) abersheeran/a2wsgi#48, #49
     "unparsable upload escapes",  # (6) Kludex/starlette#3492
 )
 

@@ -124,6 +124,16 @@ BUGS: tuple[Bug, ...] = (
         "holds, no response (0.36.0-0.38.0, reverted in 0.38.1); only a server offering pathsend shows it",
     ),
     Bug(
+        name="a2wsgi sender died",
+        venv="a2wsgi-1.10.3",
+        app="a2wsgiapps:echo",
+        code="app-hang",
+        description="class 5: a2wsgi 1.10.3's WSGIMiddleware waits forever for a sender that died on a send() "
+        "raising once the client has gone (abersheeran/a2wsgi#48, #49, fixed in 1.10.4); only under a server "
+        "whose send raises (spec 2.4, uvicorn 0.28.0)",
+        backends=("asyncio",),
+    ),
+    Bug(
         name="first chunk only",
         venv="asgiref-3.2.1",
         app="wsgiecho:app",

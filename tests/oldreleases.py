@@ -54,6 +54,11 @@ PINS: dict[str, list[str]] = {
     # 0.38.1 reverted pathsend (#2649); granian: asgifuzz confirm on a server that offers it.
     "starlette-0.38.0": ["starlette==0.38.0", "granian==2.8.9", "uvicorn==0.54.0"],
     "starlette-0.38.1": ["starlette==0.38.1", "granian==2.8.9", "uvicorn==0.54.0"],
+    # Class 5: a2wsgi 1.10.3's WSGIMiddleware waits forever for a sender that died on send() raising once the
+    # client has gone (abersheeran/a2wsgi#48, #49); 1.10.4 awaits the sender.  uvicorn 0.28.0 is the release
+    # whose send() raises (ClientDisconnected, an OSError; reverted in 0.28.1): the hang confirmed on it.
+    "a2wsgi-1.10.3": ["a2wsgi==1.10.3", "uvicorn==0.28.0"],
+    "a2wsgi-1.10.4": ["a2wsgi==1.10.4", "uvicorn==0.28.0"],
     # Class 6: Kludex/starlette#3492, an unparsable multipart body let python-multipart's MultipartParseError
     # escape Request.form() (a 500) up to 1.6.0; 1.7.0 answers 400.  The same python-multipart in both.
     "starlette-1.6.0": ["starlette==1.6.0", "python-multipart==0.0.34", "uvicorn==0.54.0"],

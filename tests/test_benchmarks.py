@@ -84,3 +84,4 @@ def test_every_real_release_of_issue_12_is_timed() -> None:
     # The classes 5 and 6 bugs (tests/test_recall_releases_56.py) run on the vulnerable releases pinned there.
     assert names["pathsend dropped by gzip"].venv == "starlette-0.38.0"
     assert names["unparsable upload escapes"].venv == "starlette-1.6.0"
+    assert names["a2wsgi sender died"].venv == "a2wsgi-1.10.3"
