@@ -106,8 +106,9 @@ class Target:
         app = self.build(case.stack) if self.compose else self.app
         with watching_app_tasks():
             outcome = run_case(app, case, settings, source=source)
-        findings = [f for f in outcome.findings if settings.reports(f.code)]
-        findings = [_blame_the_disconnect_only_if_it_caused(f, app, outcome, settings) for f in findings]
+        # Selected after the blame: an exception-on-disconnect the disconnect did not cause is app-raised.
+        findings = [_blame_the_disconnect_only_if_it_caused(f, app, outcome, settings) for f in outcome.findings]
+        findings = [f for f in findings if settings.reports(f.code)]
         if not outcome.findings and not self.instrumented:
             findings += [f for f in _server_error(outcome, logged.exception) if settings.reports(f.code)]
         lifespan_symptoms = (
