@@ -47,8 +47,8 @@ class Dealer:
 
     ``units`` are (key, is_lifespan) pairs in the run's order.  Deals go in
     rotations: each live unit gets one slice per rotation, the least-covered
-    (examples over weight) first; ties go to the unit that comes first from
-    ``seed`` on (workers of one run, seeded apart, start on different units).
+    (examples over weight) first; ties go to the unit that comes first (the
+    app's own routes come before asgifuzz's planted endpoints).
     A slice is the unit's weighted share of the budget left to the units not
     yet dealt in the rotation (half of it in the first rotation, so that the
     examples spent shrinking a finding come out of every unit's later
@@ -58,7 +58,7 @@ class Dealer:
     same deals.
     """
 
-    def __init__(self, units: Sequence[tuple[str, bool]], seed: int, max_examples: int) -> None:
+    def __init__(self, units: Sequence[tuple[str, bool]], max_examples: int) -> None:
         lifespan = sum(1 for _, is_lifespan in units if is_lifespan)
         others = len(units) - lifespan
         # Lifespan weights such that all lifespan units together get 1/LIFESPAN_SHARE of the examples.
@@ -66,7 +66,6 @@ class Dealer:
         self.units = [_Unit(key, lw if is_lifespan else 1.0) for key, is_lifespan in units]
         self.index = {u.key: i for i, u in enumerate(self.units)}
         self.total_weight = sum(u.weight for u in self.units)
-        self.seed = seed
         self.max_examples = max_examples
         self.examples = 0
 
@@ -93,7 +92,7 @@ class Dealer:
             return None
         rotation = min(self.units[i].slices for i in live)
         pending = [i for i in live if self.units[i].slices == rotation]
-        i = min(pending, key=lambda i: (self.units[i].examples / self.units[i].weight, (i - self.seed) % n))
+        i = min(pending, key=lambda i: (self.units[i].examples / self.units[i].weight, i))
         unit = self.units[i]
         size = max(1, min(100, math.ceil(FIRST_ROTATION * unit.weight / self.total_weight))) << min(rotation, 16)
         left = self.max_examples - self.examples

@@ -222,7 +222,7 @@ class Search:
             for t, m in self.units
         }
         self.dealer = Dealer(
-            [(_unit_key(t, m), t.protocol == "lifespan") for t, m in self.units], self.seed, settings.max_examples
+            [(_unit_key(t, m), t.protocol == "lifespan") for t, m in self.units], settings.max_examples
         )
         self._stacks = {
             t.id: middleware_stacks(list(range(len(t.compose))), min_depth=1, max_depth=t.max_depth)

@@ -106,10 +106,11 @@ class Target:
         app = self.build(case.stack) if self.compose else self.app
         with watching_app_tasks():
             outcome = run_case(app, case, settings, source=source)
-        if outcome.session and any(settings.reports(f.code) for f in outcome.findings):
+        if outcome.session and outcome.findings:
             outcome = _alone_if_it_fails_alone(app, outcome, settings)
-        findings = [f for f in outcome.findings if settings.reports(f.code)]
-        findings = [_blame_the_disconnect_only_if_it_caused(f, app, outcome, settings) for f in findings]
+        # Selected after the blame: an exception-on-disconnect the disconnect did not cause is app-raised.
+        findings = [_blame_the_disconnect_only_if_it_caused(f, app, outcome, settings) for f in outcome.findings]
+        findings = [f for f in findings if settings.reports(f.code)]
         if not outcome.findings and not self.instrumented:
             findings += [f for f in _server_error(outcome, logged.exception) if settings.reports(f.code)]
         lifespan_symptoms = (
@@ -203,7 +204,7 @@ def _alone_if_it_fails_alone(app: ASGIApp, outcome: Outcome, settings: Settings)
     later_findings = {id(f) for conn in outcome.session for f in conn.findings}
     connections = [[f for f in outcome.findings if id(f) not in later_findings], *(c.findings for c in outcome.session)]
     for index, own in enumerate(connections):
-        keys = {f.key for f in own if settings.reports(f.code)}
+        keys = {f.key for f in own}
         if not keys:
             continue
         alone = run_case(app, connection_case(outcome.case, index), settings)

@@ -56,8 +56,7 @@ def test_what_happened_tells_the_lifespan_not_a_request() -> None:
 
     [finding] = run_case(A.double_startup_reply, _case()).findings
     sentence = what_happened(finding)
-    assert sentence.startswith("The server sent lifespan.startup; the app replied lifespan.startup.complete, "
-                               "lifespan.startup.complete"), sentence  # fmt: skip
+    assert sentence.startswith("The server sent lifespan.startup; the app replied lifespan.startup.complete x2;"), sentence
     assert "body byte" not in sentence and "response" not in sentence
 
 

@@ -44,8 +44,8 @@ def _run(code: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-#: The plugin and the module only it imports (its per-target items): pytest loads them.
-PLUGIN_MODULES = {"pytest_plugin.py", "_pytest_items.py"}
+#: The plugin and the modules only it imports (its per-target items, its report): pytest loads them.
+PLUGIN_MODULES = {"pytest_plugin.py", "_pytest_items.py", "_pytest_report.py"}
 
 
 def test_only_the_plugin_imports_its_items_module() -> None:

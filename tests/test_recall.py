@@ -129,10 +129,15 @@ BUGS = {
 @pytest.mark.parametrize("bug", sorted(BUGS))
 def test_the_buggy_middleware_is_found(bug: str, backend: str) -> None:
     route, middleware, code, text = BUGS[bug]
-    result = fuzz(user_app(route, middleware), max_examples=150, seed=3, backend=backend, checks=[code], exitfirst=True)
+    # The user's own route alone: the planted endpoints show the same bugs, and the dealer may reach them first.
+    target = f"route GET {route.path}"
+    result = fuzz(
+        user_app(route, middleware), max_examples=150, seed=3, backend=backend, checks=[code], exitfirst=True,
+        target_ids=[target],
+    )  # fmt: skip
     assert [f.code for f in result.findings] == [code], bug
     (finding,) = result.findings
-    assert finding.case is not None and finding.case.target == f"route GET {route.path}"
+    assert finding.case is not None and finding.case.target == target
     assert text in finding.message
     assert finding.case.message_count <= 1  # shrunk: the request alone shows it
 

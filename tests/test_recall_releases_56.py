@@ -239,3 +239,24 @@ def test_class_5_a2wsgi_clean_on_1_10_4_and_the_request_ends_on_uvicorn_0_28() -
     report = probe("a2wsgi-1.10.4", "a2wsgiapps:echo", "app-hang")
     assert report["findings"] == [] and report["examples"] == 500, report
     assert on_uvicorn_028("a2wsgi-1.10.4")["events"] == ["raised ClientDisconnected", "app-ended"]
+
+
+def test_fastapi_13111_found_on_the_newest_fastapi() -> None:
+    """A body model's route answers 500 to a body that is not UTF-8 (fastapi/fastapi#13111, open).
+
+    Without a JSON content type FastAPI validates the raw bytes, and its 422
+    handler's ``jsonable_encoder`` decodes them as UTF-8: ``UnicodeDecodeError``
+    escapes.  Confirmed on uvicorn 0.54 with FastAPI 0.165.0 (the newest): a
+    one-byte body ``\\x80`` gets a 500 and the traceback.  No release fixes it
+    yet, so this pins the finding on the newest release (the test environment's);
+    once one does, pin the last vulnerable release and its fix here instead.
+    """
+    import fastapi_bodyapp
+
+    from asgifuzz import fuzz
+
+    result = fuzz(fastapi_bodyapp.app, seed=1, checks=["app-raised"], exitfirst=True, max_examples=2000, endpoints=[])
+    (finding,) = result.findings
+    assert finding.case is not None and finding.case.target == "route POST /items"
+    assert finding.message.startswith("UnicodeDecodeError"), finding.message
+    assert len(finding.case.body) == 1 and finding.case.body[0] >= 0x80, finding.case.body  # shrunk

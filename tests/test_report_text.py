@@ -9,7 +9,7 @@ import pytest
 from report_helpers import finding, report
 from rich.console import Console
 
-from asgifuzz.pytest_plugin import _report_text
+from asgifuzz._pytest_report import report_text
 from asgifuzz.report.terminal import TerminalHandler, summary_table
 from asgifuzz.report.text import TextHandler, render_finding, render_report, render_trace
 
@@ -52,7 +52,9 @@ def test_replay_hints_are_printed_under_their_finding() -> None:
 
 def test_cli_terminal_report_and_plugin_failure_share_the_renderer(pytestconfig: pytest.Config, tmp_path: Path) -> None:
     rep = report([finding("returned-non-none", "w"), finding("duplicate-response-start", "e")])
-    plugin_text = _report_text(pytestconfig, rep, app_spec=None, mw_spec=None, factory=False, corpus=tmp_path, app_dir=None)
+    plugin_text = report_text(
+        pytestconfig, rep, app_spec=None, mw_spec=None, factory=False, corpus=tmp_path, app_dir=None, project_root=tmp_path
+    )
     shared = render_report(rep)  # the plugin added its "not saved" note to the report: rendered by both
     assert "note: not saved to the corpus" in shared
     assert shared in plugin_text

@@ -61,6 +61,12 @@ def test_a_route_that_always_raises_is_app_raised_only_not_blamed_on_the_disconn
     assert {f.code for f in result.findings} == {"app-raised"}
 
 
+def test_an_excluded_invariant_is_not_reported_after_the_counterfactual_renames_a_finding() -> None:
+    # The disconnect did not cause the exception: renamed app-raised, which the user excluded.
+    result = fuzz(always_raises, max_examples=200, seed=3, checks=["-app-raised"])
+    assert result.findings == [], [(f.code, f.message) for f in result.findings]
+
+
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_the_counterfactual_keeps_exception_on_disconnect_when_the_disconnect_caused_it(backend: str) -> None:
     import apps
