@@ -9,6 +9,7 @@ asks ``engine_file``.
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
 import sysconfig
@@ -51,8 +52,14 @@ def library_file(filename: str) -> bool:
         "site-packages" + os.sep in filename
         or "dist-packages" + os.sep in filename
         or filename.startswith("<")
-        or os.path.realpath(filename).startswith(_LIBRARY_DIRS)
+        or _in_library_dirs(filename)
     )
+
+
+@functools.lru_cache(maxsize=4096)
+def _in_library_dirs(filename: str) -> bool:
+    # realpath stats every component: cached, as it runs for frames in every example (the profile's lstat).
+    return os.path.realpath(filename).startswith(_LIBRARY_DIRS)
 
 
 def user_file(filename: str) -> bool:
