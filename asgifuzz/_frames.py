@@ -10,6 +10,7 @@ asks ``engine_file``.
 from __future__ import annotations
 
 import functools
+import gc
 import os
 import sys
 import sysconfig
@@ -22,6 +23,7 @@ __all__ = (
     "caller_site",
     "chain",
     "coro_site",
+    "current_frames",
     "engine_file",
     "exception_site",
     "exception_text",
@@ -45,6 +47,24 @@ _LIBRARY_DIRS = tuple(
     {os.path.realpath(p) + os.sep for p in (sysconfig.get_paths()["stdlib"], sysconfig.get_paths()["platstdlib"])}
 )
 
+
+
+def current_frames() -> dict[int, FrameType]:
+    """``sys._current_frames()`` with the garbage collector held off.
+
+    CPython (3.11 at least) builds the dict while holding the interpreter's
+    thread-list lock; an allocation there can start a collection whose
+    finalizers take a lock another thread holds while it waits for that
+    thread-list lock.  The whole process then deadlocks (seen in CI: the clock
+    polling the app's threads froze a run for good).
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return sys._current_frames()
+    finally:
+        if enabled:
+            gc.enable()
 
 def library_file(filename: str) -> bool:
     """A file of the standard library or of an installed package (a framework, not the user's code)."""

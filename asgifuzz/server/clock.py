@@ -37,11 +37,12 @@ import math
 import os
 import re
 import selectors
-import sys
 import threading
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
+
+from asgifuzz._frames import current_frames
 
 __all__ = (
     "AsyncioVirtualLoop",
@@ -144,7 +145,7 @@ def _parked(frame: Any) -> bool:
 
 def _thread_states() -> dict[int, tuple[bool, int, int]]:
     """ident -> (parked, frame id, last instruction) for the app's threads."""
-    frames = sys._current_frames()
+    frames = current_frames()
     me = threading.get_ident()
     base = _baseline or frozenset()
     out = {}

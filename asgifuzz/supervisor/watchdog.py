@@ -30,7 +30,7 @@ from typing import Any, Literal, NoReturn
 
 from asgifuzz._case import Case
 from asgifuzz._finding import Finding, RemoteException, TraceEvent
-from asgifuzz._frames import exception_text, frame_site, stack_text
+from asgifuzz._frames import current_frames, exception_text, frame_site, stack_text
 from asgifuzz.checks.invariants import APP_HANG, EVENT_LOOP_BLOCKED, PROCESS_EXITED, Invariant
 from asgifuzz.server import running
 from asgifuzz.server.running import RunningCase
@@ -177,7 +177,7 @@ class Watchdog(threading.Thread):
     def beat(self, now: float) -> bool:
         """Send the stats and the case so far, then judge the loop's progress; False when no case ran."""
         # The case's loop runs in the main thread, or in the trio runner's own thread.
-        frame = sys._current_frames().get(running.loop_thread() or self.main_ident)
+        frame = current_frames().get(running.loop_thread() or self.main_ident)
         run = running.current() if self.fuzzing else None
         self.channel.send(Beat(self.index, snapshot_of(self.stats), portable_case(_case_of(run))))
         if frame is None or run is None:
@@ -208,7 +208,7 @@ class Watchdog(threading.Thread):
 
     def hang(self, run: RunningCase | None, stuck: float) -> NoReturn:
         """The loop waited ``stuck`` seconds for something that never came (a worker thread)."""
-        frames = sys._current_frames()
+        frames = current_frames()
         stacks = [
             stack_text(f, f"Thread {ident} (most recent call last):")
             for ident, f in frames.items()
