@@ -42,6 +42,7 @@ from asgifuzz.checks.lifespan import LifespanChecker
 from asgifuzz.server.driver import Driver
 from asgifuzz.server.http import ClientView
 from asgifuzz.server.profiles import ServerProfile, profile_of
+from asgifuzz.server.sending import Connection
 from asgifuzz.server.signals import LifespanFailureError, ServerRejectedMessage
 from asgifuzz.server.trace import Recorder, copy_message
 from asgifuzz.spec.lifespan import LifespanState
@@ -72,7 +73,7 @@ class LifespanView(ClientView):
         return (self.startup, self.shutdown, self.state_keys, self.requests)
 
 
-class LifespanConnection:
+class LifespanConnection(Connection):
     """The server's lifespan channel to the app."""
 
     def __init__(
@@ -85,19 +86,14 @@ class LifespanConnection:
         wait_for_change: Callable[[], Any],
         mode: str,
     ) -> None:
-        self.case, self.profile, self.recorder = case, profile, recorder
-        self._report, self._notify, self._wait_for_change = report, notify, wait_for_change
+        super().__init__(case, profile, recorder, report, notify, wait_for_change)
         self.mode = mode
         self.response = LifespanView()
         self.checker = LifespanChecker()
         self.state: dict[str, Any] = {}
         self.queue: list[dict[str, Any]] = []
         self.sent: set[str] = set()
-        self.app_finished = False
-        # The Driver/Outcome interface: the server never "disconnects" from lifespan.
-        self.disconnected = False
-        self.disconnect_seq: int | None = None
-        self.latency = 0
+        # (The server never "disconnects" from lifespan: ``disconnected`` stays False.)
 
     def build_scope(self, state: dict[str, Any] | None = None) -> dict[str, Any]:
         return {"type": "lifespan", "asgi": {"version": "3.0", "spec_version": "2.0"}, "state": self.state}
