@@ -10,7 +10,7 @@ import anyio
 import pytest
 
 from asgifuzz import fuzz, run_case
-from asgifuzz._case import Case, Run
+from asgifuzz._case import Case, Disconnect, Run
 from asgifuzz._config import Backend, Settings
 from asgifuzz.server.loop import close_runners, runner_for
 
@@ -195,3 +195,59 @@ def test_frameworks_that_start_once_are_fuzzed_without_false_findings(name: str)
     servers_errors = [m for code, m in report["findings"] if code == "server-error"]
     # The apps' one raising route ("boom") is the only 500 they answer.
     assert all("RuntimeError: boom" in m for m in servers_errors), servers_errors
+
+
+def test_a_thread_an_earlier_case_left_reading_its_body_is_not_the_next_cases_leak() -> None:
+    """a2wsgi's worker thread reads the body with ``run_coroutine_threadsafe(receive())``.
+
+    A thread that an earlier case left running (its client gone, its app
+    cancelled) can ask for that case's body while a later case runs.  The
+    receive task it makes counted as the later case's: a false ``task-leak``
+    on Flask's ``POST /echo`` behind a2wsgi (about one run in two, seed 1).
+    Once its case is over, a connection answers ``http.disconnect`` at once,
+    as a closed socket does.
+    """
+    import threading
+
+    release, done = threading.Event(), threading.Event()
+    late: list[Any] = []
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            return
+        loop = asyncio.get_running_loop()
+        if scope["path"] == "/first":
+
+            def read_late() -> None:
+                release.wait(5)
+                late.append(asyncio.run_coroutine_threadsafe(receive(), loop).result(5))
+                done.set()
+
+            threading.Thread(target=read_late, daemon=True).start()
+        await _drain(receive)
+        if scope["path"] == "/first":
+            await receive()  # the disconnect: the thread's receive() blocks under hypercorn
+            return
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"ok"})
+        if scope["path"] == "/second":
+            release.set()
+            await asyncio.to_thread(done.wait, 5)
+
+    # The client leaves; under hypercorn a receive() after the disconnect blocks (the thread's, forever).
+    first = Case(
+        target="app",
+        scope={**SCOPE, "path": "/first"},
+        body=b"",
+        actions=(Disconnect(), Run()),
+        backend="asyncio",
+        profile="hypercorn",
+    )
+    second = Case(target="app", scope={**SCOPE, "path": "/second"}, body=b"", actions=(Run(),), backend="asyncio")
+    try:
+        assert run_case(app, first).findings == []
+        outcome = run_case(app, second)
+        assert [f.code for f in outcome.findings] == []
+        assert late == [{"type": "http.disconnect"}]
+    finally:
+        release.set()

@@ -6,6 +6,7 @@ import threading
 import time
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
+from types import FrameType
 from typing import Any
 
 import anyio
@@ -294,3 +295,87 @@ def test_a_thread_joining_a_thread_that_left_the_thread_list_is_not_parked() -> 
             active.setdefault(joined.ident, joined)
         release.set()
         joiner.join(timeout=5)
+
+
+def test_a_pool_thread_handed_work_it_has_not_picked_up_is_busy() -> None:
+    """The pool's queue is found on the thread object (concurrent.futures passes it to ``_worker``).
+
+    The thread here is parked, as a worker is between its queue's ``put`` and
+    its own wake-up; with an item waiting in the queue it holds time back.
+    """
+    import queue
+
+    from asgifuzz.server import clock
+
+    work: queue.SimpleQueue[int] = queue.SimpleQueue()
+    release = threading.Event()
+    worker = threading.Thread(target=lambda _q, ev: ev.wait(), args=(work, release), daemon=True)
+    worker.start()
+    try:
+        assert not clock._handed_work(worker)
+        work.put(1)
+        assert clock._handed_work(worker)
+    finally:
+        release.set()
+        worker.join(timeout=5)
+
+
+def test_locals_are_read_only_from_the_standard_librarys_wait_frames() -> None:
+    """Reading ``f_locals`` of another thread's live frame can crash CPython 3.11 (see ``_wait_owner``)."""
+    import sys
+
+    from asgifuzz.server import clock
+
+    release = threading.Event()
+    started = threading.Event()
+
+    def app_code(marker: object) -> None:
+        started.set()
+        release.wait()
+
+    worker = threading.Thread(target=app_code, args=(object(),), daemon=True)
+    worker.start()
+    try:
+        assert started.wait(5)
+        time.sleep(0.02)
+        frame: FrameType | None = sys._current_frames()[worker.ident]  # type: ignore[index]
+        while frame is not None and frame.f_code.co_name != "app_code":
+            frame = frame.f_back
+        assert frame is not None
+        assert clock._wait_locals(frame) is None
+        inner = sys._current_frames()[worker.ident]  # type: ignore[index]
+        assert isinstance((clock._wait_locals(inner) or {}).get("self"), threading.Condition)  # Event.wait -> Condition.wait
+    finally:
+        release.set()
+        worker.join(timeout=5)
+
+
+def test_a_thread_notified_on_a_condition_but_not_yet_running_is_not_parked() -> None:
+    """asgiref's ``run_until_future`` waits on a Condition that its future's done callback notifies.
+
+    ``notify()`` takes the waiter off the Condition's list, then wakes it;
+    here it is taken off and not yet woken, which freezes the thread in the
+    state a loaded machine leaves it in.  Counted as parked, virtual time
+    jumped and Flask behind asgiref's WsgiToAsgi was reported as ``app-hang``
+    at asgiref/sync.py:580.
+    """
+    import sys
+
+    from asgifuzz.server import clock
+
+    condition = threading.Condition()
+
+    def wait() -> None:
+        with condition:
+            condition.wait(timeout=10)
+
+    waiter = threading.Thread(target=wait, daemon=True)
+    waiter.start()
+    time.sleep(0.05)
+    with condition:
+        assert clock._parked(sys._current_frames()[waiter.ident])  # type: ignore[index]
+        lock = condition._waiters.popleft()  # type: ignore[attr-defined]
+        assert not clock._parked(sys._current_frames()[waiter.ident])  # type: ignore[index]
+        lock.release()
+    waiter.join(timeout=5)
+    assert not waiter.is_alive()

@@ -32,9 +32,11 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import gc
 import linecache
 import math
 import os
+import queue
 import re
 import selectors
 import threading
@@ -78,6 +80,8 @@ _WAIT_FRAMES = frozenset(
         ("_base.py", "wait"),
     }
 )
+#: The files of those primitives: the only frames whose locals are read.
+_WAIT_FILES = frozenset({threading.__file__, queue.__file__, concurrent.futures._base.__file__})
 # A frame parked inside a C-level primitive has no Python frame above it: the
 # line it is on tells (SimpleQueue.get, lock.acquire, ...).  time.sleep and
 # I/O calls are not on this list: a thread sleeping or reading is working.
@@ -101,31 +105,77 @@ def note_thread_baseline() -> None:
         _baseline = frozenset(t.ident for t in threading.enumerate() if t.ident is not None)
 
 
-def _job_pending(frame: Any) -> bool:
-    """A parked worker that was just handed a job it has not picked up yet."""
-    owner = frame.f_locals.get("self")
+def _handed_work(thread: threading.Thread) -> bool:
+    """A pool thread whose pool handed it work it has not picked up yet.
+
+    Read from the thread object, never from its frames' locals: the work
+    queue is an argument of concurrent.futures' ``_worker``, an attribute of
+    anyio's ``WorkerThread``, and trio's thread cache keeps the job on the
+    object whose method the thread runs.
+    """
+    owner = getattr(getattr(thread, "_target", None), "__self__", None)
     if getattr(owner, "_job", None) is not None:  # trio's thread cache
         return True
-    if isinstance(owner, threading.Thread) and frame.f_code.co_name in ("join", "_wait_for_tstate_lock"):
+    held = [*getattr(thread, "_args", ()), *vars(thread).values()]
+    try:
+        return any(isinstance(q, (queue.Queue, queue.SimpleQueue)) and q.qsize() for q in held)
+    except Exception:
+        return False
+
+
+def _wait_locals(frame: Any) -> dict[str, Any] | None:
+    """The locals of a frame of the standard library's wait functions, else None.
+
+    Reading ``f_locals`` of another thread's frame runs CPython's
+    FastToLocals on that thread's live frame.  Should anything there run
+    Python code (a collection's finalizers, or freeing a stale local whose
+    ``__del__`` runs), the GIL can pass to the thread, which pops the frame
+    under the copy: the interpreter crashed so (CPython 3.11, an anyio worker
+    doing the app's file I/O).  So locals are read only from these few
+    frames, whose locals are locks, futures, numbers and queue items, with
+    the collector held off.
+    """
+    if frame.f_code.co_filename not in _WAIT_FILES:
+        return None
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return dict(frame.f_locals)
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _woken(frame: Any) -> bool:
+    """A parked wait that is already over: the thread waits only for the CPU.
+
+    On a loaded machine a notified thread can stay off the CPU for longer
+    than the two looks of ``busy_worker_threads``; counted as parked, virtual
+    time jumped past it and WSGI adapters were reported as ``app-hang``.
+    """
+    names = _wait_locals(frame)
+    if names is None:
+        return False
+    owner = names.get("self")
+    name = frame.f_code.co_name
+    if isinstance(owner, threading.Thread) and name in ("join", "_wait_for_tstate_lock"):
         # Joining a thread that has left threading.enumerate(): it is running its last steps, or has
         # ended and the joiner waits only for the CPU (asgiref's ThreadSensitiveContext joins its
         # executor so; under load, time jumped past the app's hang deadline meanwhile).  A joined
         # thread still listed is looked at for itself.
         return all(t is not owner for t in threading.enumerate())
-    # Waiting for a future or event that is already done: notified, waiting
-    # only for the CPU (on a loaded machine that can outlast two looks).
-    for waited in (owner, frame.f_locals.get("future")):
-        if isinstance(waited, concurrent.futures.Future) and waited.done():
-            return True
-        if isinstance(waited, threading.Event) and waited.is_set():
-            return True
-    queue = frame.f_locals.get("work_queue")  # concurrent.futures
-    if queue is None and frame.f_code.co_name == "get":
-        queue = owner  # queue.Queue.get (anyio's workers)
-    try:
-        return bool(queue is not None and queue.qsize())
-    except Exception:
-        return False
+    if isinstance(owner, threading.Condition) and name == "wait":
+        # notify() takes the waiter off the list before it wakes it (asgiref's
+        # run_until_future waits so for its future's done callback).
+        waiter = names.get("waiter")
+        return waiter is not None and all(w is not waiter for w in list(owner._waiters))  # type: ignore[attr-defined]
+    if isinstance(owner, concurrent.futures.Future):
+        return owner.done()
+    if isinstance(owner, threading.Event):
+        return owner.is_set()
+    if isinstance(owner, queue.Queue) and name == "get":
+        return bool(owner.qsize())
+    return False
 
 
 def _parked(frame: Any) -> bool:
@@ -137,7 +187,7 @@ def _parked(frame: Any) -> bool:
             return False
     f, depth = frame, 0
     while f is not None and depth < 6:
-        if _job_pending(f):
+        if _woken(f):
             return False
         f, depth = f.f_back, depth + 1
     return True
@@ -156,7 +206,7 @@ def _thread_states() -> dict[int, tuple[bool, int, int]]:
         frame = frames.get(ident)
         if frame is None:
             continue  # finished, or not started yet
-        out[ident] = (_parked(frame), id(frame), frame.f_lasti)
+        out[ident] = (_parked(frame) and not _handed_work(thread), id(frame), frame.f_lasti)
     return out
 
 

@@ -378,6 +378,10 @@ def run_case(
     finally:
         running.set_current(None)
         running.set_loop_thread(None)
+        closing: Driver | None = driver
+        while closing is not None:
+            closing.connection.closed = True
+            closing = closing.next
     return session_outcome(driver) if case.session else driver.outcome()
 
 

@@ -162,6 +162,8 @@ class HTTPConnection(Connection):
     # ------------------------------------------------------------ receive
 
     async def receive(self) -> dict[str, Any]:
+        if self.closed:
+            return {"type": "http.disconnect"}
         if self.app_finished:
             self.find(CALL_AFTER_RETURN, "receive() was called after the app returned", caller_site())
         blocks = self.profile.after_disconnect == "block"

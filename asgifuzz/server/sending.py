@@ -52,6 +52,11 @@ class Connection:
         self.latency = 0
         #: Set by the driver once the app call has ended.
         self.app_finished = False
+        #: Set once the run is over.  What the app left behind (a WSGI adapter's
+        #: worker thread still reading the body) may call receive() during a
+        #: later run: it gets the disconnect at once, as from a closed socket,
+        #: instead of a task that waits forever and counts as the later run's leak.
+        self.closed = False
 
     def find(self, invariant: Invariant, message: str, where: str = "") -> None:
         self._report(Finding(invariant, message, where=where))

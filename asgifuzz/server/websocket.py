@@ -164,6 +164,8 @@ class WebSocketConnection(Connection):
     # ------------------------------------------------------------ receive
 
     async def receive(self) -> dict[str, Any]:
+        if self.closed:
+            return {"type": "websocket.disconnect", "code": 1006}
         if self.app_finished:
             self.find(CALL_AFTER_RETURN, "receive() was called after the app returned", caller_site())
         if self.disconnect_given:
