@@ -76,6 +76,10 @@ class ThroughputRow:
     #: Connections served by the search per second (sessions: several per example), and / bare requests/s.
     fuzz_connections_per_s: float = 0.0
     connection_ratio: float = 0.0
+    #: Every app call the search made per second: its examples' connections plus the oracles' own runs
+    #: (the chunking reference, each session connection alone, the counterfactual replays).
+    fuzz_app_calls_per_s: float = 0.0
+    app_call_ratio: float = 0.0
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -173,25 +177,43 @@ def fuzz_target(app: Any) -> Any:
 
 def fuzz_rate(app: Any, backend: str, seconds: float, seed: int) -> tuple[int, int, float, int]:
     """(examples, steps, wall seconds, findings) of a seeded search of ``seconds``."""
-    examples, steps, elapsed, findings, _ = fuzz_rate_with_connections(app, backend, seconds, seed)
+    examples, steps, elapsed, findings, _, _ = fuzz_rate_with_connections(app, backend, seconds, seed)
     return examples, steps, elapsed, findings
 
 
-def fuzz_rate_with_connections(app: Any, backend: str, seconds: float, seed: int) -> tuple[int, int, float, int, int]:
-    """(examples, steps, wall seconds, findings, connections) of a seeded search of ``seconds``.
+class _Counted:
+    """The app, counting its HTTP calls (one more await per call: noise next to a request)."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.calls = 0
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http":
+            self.calls += 1
+        await self.app(scope, receive, send)
+
+
+def fuzz_rate_with_connections(
+    app: Any, backend: str, seconds: float, seed: int
+) -> tuple[int, int, float, int, int, int]:
+    """(examples, steps, wall seconds, findings, connections, app calls) of a seeded search of ``seconds``.
 
     An example is one connection, or (one in ``_search.SESSION_SHARE``) a
     session of 2 to ``Settings.max_connections`` connections, as in a default
     run (issue 14): connections/s is the figure comparable with bare requests/s.
+    App calls also count the oracles' own runs of the app.
     """
     from asgifuzz._config import Settings
     from asgifuzz._search import search
 
+    counted = _Counted(app)
     settings = Settings.create(backend=backend, max_examples=10**9, max_time=seconds, seed=seed)
     start = time.perf_counter()
-    result = search([fuzz_target(app)], settings)
+    result = search([fuzz_target(counted)], settings)
     elapsed = time.perf_counter() - start
-    return result.stats.examples, result.stats.steps, elapsed, len(result.findings), result.stats.connections
+    stats = result.stats
+    return stats.examples, stats.steps, elapsed, len(result.findings), stats.connections, counted.calls
 
 
 def replay_rate(app: Any, backend: str, seconds: float) -> tuple[int, float]:
@@ -227,7 +249,7 @@ def measure_throughput(
     for name in apps:
         app = APPS[name]
         for backend in backends:
-            bare, fresh, fuzz, replay, conns = Rate(), Rate(), Rate(), Rate(), Rate()
+            bare, fresh, fuzz, replay, conns, calls = Rate(), Rate(), Rate(), Rate(), Rate(), Rate()
             findings = 0
             bare_rate(app, backend, min(share, 0.1))  # warm up imports and caches
             replay_rate(app, backend, min(share, 0.1))
@@ -236,9 +258,10 @@ def measure_throughput(
                 bare.add(n, dt)
                 n, dt = bare_rate(app, backend, share, fresh_loop=True)
                 fresh.add(n, dt)
-                ex, steps, dt, nf, nc = fuzz_rate_with_connections(app, backend, share, seed=r)
+                ex, steps, dt, nf, nc, na = fuzz_rate_with_connections(app, backend, share, seed=r)
                 fuzz.add(ex, dt, steps)
                 conns.add(nc, dt)
+                calls.add(na, dt)
                 findings += nf
                 n, dt = replay_rate(app, backend, share)
                 replay.add(n, dt)
@@ -256,6 +279,8 @@ def measure_throughput(
                 replay_ratio=replay.per_second / bare.per_second if bare.per_second else 0.0,
                 fuzz_connections_per_s=conns.per_second,
                 connection_ratio=conns.per_second / bare.per_second if bare.per_second else 0.0,
+                fuzz_app_calls_per_s=calls.per_second,
+                app_call_ratio=calls.per_second / bare.per_second if bare.per_second else 0.0,
                 details={
                     "bare_requests": bare.count,
                     "fuzz_examples": fuzz.count,
@@ -269,7 +294,7 @@ def measure_throughput(
             log(
                 f"  throughput {name:16s} {backend:7s} bare {row.bare_per_s:8.0f}/s  "
                 f"fuzz {row.fuzz_examples_per_s:6.0f} ex/s {row.fuzz_connections_per_s:6.0f} conn/s  "
-                f"ratio {row.ratio:.3f} (connections {row.connection_ratio:.3f})"
+                f"ratio {row.ratio:.3f} (connections {row.connection_ratio:.3f}, app calls {row.app_call_ratio:.3f})"
             )
             rows.append(row)
     return rows
