@@ -30,7 +30,7 @@ LIFESPAN_SHARE = 10
 MAX_SLICE = 500
 #: The first slice of every unit together take about this many examples (at
 #: most 100 each): a short time budget still reaches every unit once.
-FIRST_ROTATION = 1000
+FIRST_ROTATION = 250
 
 
 @dataclass(slots=True)

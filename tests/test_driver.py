@@ -286,3 +286,28 @@ def test_exception_text_starts_at_the_app_and_drops_collapsed_groups() -> None:
     assert text.startswith("Traceback (most recent call last):")
     assert "asgifuzz/_driver.py" not in text and "During handling" not in text
     assert ", in boom" in text and text.endswith("RuntimeError: boom")
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_time_passes_timer_by_timer_as_on_a_real_clock(backend: Backend) -> None:
+    """A 2 s job under a 15 s budget always finishes on a real clock, however much time then passes.
+
+    ``Advance(30)`` jumped the clock over both timers at once and fired them
+    in one loop turn: the budget cancelled the job, the one-chunk reference
+    run answered the other way, and sse-starlette's stream was reported as
+    ``response-depends-on-chunking`` (confirmed false on uvicorn).
+    """
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        while (await receive()).get("more_body"):
+            pass
+        with anyio.move_on_after(15) as budget:
+            await anyio.sleep(1)
+            await anyio.sleep(1)
+        body = b"timeout" if budget.cancelled_caught else b"ok"
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": body})
+
+    case = Case(target="app", scope=SCOPE, body=b"hello world", actions=(Chunk(11), Run(), Advance(30.0)), backend=backend)
+    outcome = run_case(app, case)
+    assert outcome.response.body == b"ok"
