@@ -311,3 +311,21 @@ def test_time_passes_timer_by_timer_as_on_a_real_clock(backend: Backend) -> None
     case = Case(target="app", scope=SCOPE, body=b"hello world", actions=(Chunk(11), Run(), Advance(30.0)), backend=backend)
     outcome = run_case(app, case)
     assert outcome.response.body == b"ok"
+
+
+def test_the_strict_server_rejects_only_what_some_real_server_rejects() -> None:
+    """secure's middleware adds ``Cross-Origin-Opener-Policy``: every real server sends it on.
+
+    The strict profile rejected it, so the response was lost "under strict"
+    only and the stack was reported as losing responses (false errors).
+    """
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        await receive()
+        await send({"type": "http.response.start", "status": 200, "headers": [(b"X-Frame-Options", b"DENY")]})
+        await send({"type": "http.response.body", "body": b"ok"})
+
+    case = Case(target="app", scope=SCOPE, body=b"hello world", actions=(Chunk(11), Run()), profile="strict")
+    outcome = run_case(app, case)
+    assert outcome.response.complete and outcome.response.body == b"ok"
+    assert [f.code for f in outcome.findings] == ["header-name-case"]
