@@ -22,6 +22,8 @@ __all__ = ("EndpointSwitch", "LayerTrace", "install_switch", "patched_call_notes
 #: Attribute chains followed from the built stack towards the router.
 _INNER = ("app", "_app")
 _MAX_DEPTH = 64
+#: Objects looked into at most while searching the stack for the router.
+_MAX_NODES = 256
 
 
 class EndpointSwitch:
@@ -106,29 +108,61 @@ def install_switch(app: Any) -> tuple[EndpointSwitch | None, str]:
         # Newer Starlette builds the stack on its first call; build it the
         # same way now (each middleware constructed once, as Starlette would).
         stack = app.middleware_stack = app.build_middleware_stack()
-    node: Any = stack
-    links: list[tuple[Any, str]] = []
-    for _ in range(_MAX_DEPTH):
-        if node is None:
-            break
-        for attr in _INNER:
-            inner = getattr(node, attr, None) if not isinstance(node, EndpointSwitch) else None
-            if isinstance(inner, EndpointSwitch):
-                return inner, ""
-            if inner is not None and inner is router:
-                switch = EndpointSwitch(router)
-                setattr(node, attr, switch)
-                _trace_layers(links)
-                return switch, ""
-        attr = next((a for a in _INNER if getattr(node, a, None) is not None), "")
-        if attr:
-            links.append((node, attr))
-        node = getattr(node, attr) if attr else None
-    name = type(node).__name__ if node is not None else "the stack"
+    path = _path_to(stack, router, 0, set())
+    if isinstance(path, EndpointSwitch):
+        return path, ""
+    if path and router is not None:
+        node, attr = path[-1]
+        switch = EndpointSwitch(router)
+        setattr(node, attr, switch)
+        _trace_layers(path[:-1])
+        return switch, ""
     return (
         None,
-        f"the router could not be found inside {name} (it keeps its inner app in an attribute asgifuzz does not know)",
+        (
+            f"the router could not be found inside {type(stack).__name__} "
+            "(it keeps its inner app in an attribute asgifuzz does not know)"
+        ),
     )
+
+
+def _inner_names(node: Any) -> list[str]:
+    """Where ``node`` may keep the app it wraps: the usual attributes, then any other callable it holds.
+
+    Middleware name that attribute freely (aioprometheus: ``asgi_callable``);
+    not finding the router meant rebuilding the stack, whose second instances
+    registered the app's metrics again and raised.
+    """
+    names = [a for a in _INNER if getattr(node, a, None) is not None]
+    try:
+        held = vars(node)
+    except TypeError:  # no __dict__
+        return names
+    return names + sorted(k for k, v in held.items() if k not in _INNER and callable(v) and not isinstance(v, type))
+
+
+def _path_to(node: Any, router: Any, depth: int, seen: set[int]) -> list[tuple[Any, str]] | EndpointSwitch | None:
+    """The (layer, attribute) links from ``node`` down to the router (depth first), or a switch already there."""
+    if node is None or isinstance(node, EndpointSwitch) or depth >= _MAX_DEPTH or len(seen) > _MAX_NODES:
+        return None
+    names = _inner_names(node)
+    for attr in names:
+        inner = getattr(node, attr, None)
+        if isinstance(inner, EndpointSwitch):
+            return inner
+        if inner is not None and inner is router:
+            return [(node, attr)]
+    for attr in names:
+        inner = getattr(node, attr, None)
+        if id(inner) in seen:
+            continue
+        seen.add(id(inner))
+        found = _path_to(inner, router, depth + 1, seen)
+        if isinstance(found, EndpointSwitch):
+            return found
+        if found:
+            return [(node, attr), *found]
+    return None
 
 
 def _trace_layers(links: list[tuple[Any, str]]) -> None:

@@ -54,3 +54,35 @@ def test_a_replaced_starlette_call_is_named_and_said_to_have_no_bare_comparison(
     result = asgifuzz.fuzz(app, max_examples=20, seed=1)
     assert [n for n in result.notes if "Starlette.__call__ is replaced by" in n] == patched_call_notes(app)
     assert calls
+
+
+class KeepsItAsAsgiCallable:
+    """Like aioprometheus' MetricsMiddleware: the inner app under its own name; metrics registered once."""
+
+    registered: set[str] = set()
+
+    def __init__(self, app: Any) -> None:
+        self.asgi_callable = app
+        self.name = f"requests_{id(self)}"
+        self.counted = False
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if not self.counted:
+            self.counted = True
+            if "requests" in KeepsItAsAsgiCallable.registered:
+                raise ValueError("A collector for requests is already registered")
+            KeepsItAsAsgiCallable.registered.add("requests")
+        await self.asgi_callable(scope, receive, send)
+
+
+def test_the_router_is_found_under_any_attribute_name_so_the_stack_is_not_built_twice() -> None:
+    """aioprometheus keeps its inner app in ``asgi_callable``: the stack was rebuilt around each endpoint,
+    and each second instance raised "already registered" on its first call (false ``app-raised``)."""
+    from asgifuzz._in_app import install_switch
+
+    KeepsItAsAsgiCallable.registered.clear()
+    app = Starlette(routes=[Route("/", hello)], middleware=[Middleware(KeepsItAsAsgiCallable)])
+    switch, why = install_switch(app)
+    assert switch is not None, why
+    result = asgifuzz.fuzz(app, max_examples=150, seed=1, backend="asyncio", lifespan="off")
+    assert [f.code for f in result.findings if f.severity == "error"] == []
