@@ -57,6 +57,7 @@ def _file_path() -> str:
 async def _read_request(request: Any, probe: Probe, *, limit: int | None = None) -> None:
     from starlette.requests import ClientDisconnect
 
+    probe.on_request_headers(request.scope.get("headers", []))
     try:
         async for chunk in request.stream():
             probe.on_body(chunk, done=False)
@@ -229,8 +230,9 @@ def _st_file() -> StarletteEndpoint:
 # ------------------------------------------------------- pure ASGI versions
 
 
-async def _asgi_read(receive: Receive, probe: Probe, *, limit: int | None = None) -> bool:
+async def _asgi_read(scope: Scope, receive: Receive, probe: Probe, *, limit: int | None = None) -> bool:
     """Read the body; False when the client disconnected first."""
+    probe.on_request_headers(scope.get("headers", []))
     while True:
         message = await receive()
         if message["type"] == "http.disconnect":
@@ -258,7 +260,7 @@ def _asgi_simple(name: str, *, read: bool, delay: float = 0.0, fail: bool = Fals
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
         probe = current_probe()
         probe.on_call(name)
-        if read and not await _asgi_read(receive, probe):
+        if read and not await _asgi_read(scope, receive, probe):
             return
         if delay:
             await _sleep(delay)
@@ -302,7 +304,7 @@ def _asgi_background(name: str, *, delay: float, fail: bool) -> ASGIApp:
 async def _asgi_polls(scope: Scope, receive: Receive, send: Send) -> None:
     probe = current_probe()
     probe.on_call("polls_disconnect")
-    if await _asgi_read(receive, probe):
+    if await _asgi_read(scope, receive, probe):
         import anyio
 
         with anyio.move_on_after(10):

@@ -113,7 +113,10 @@ def _endpoint_differences(stack: Outcome, bare: Outcome, *, sse: bool) -> Found:
     """What the instrumented endpoint experienced differently behind the stack."""
     found: Found = []
     b, s = bare.probe, stack.probe
-    if b.body_end == "complete" and (s.body_end != "complete" or bytes(s.body) != bytes(b.body)):
+    # A body that arrives whole but changed, with its content-type or -encoding changed too, was
+    # transcoded on purpose (msgpack-asgi hands JSON on, a decompressing middleware the plain body).
+    transcoded = s.body_end == "complete" and s.content_headers != b.content_headers
+    if b.body_end == "complete" and not transcoded and (s.body_end != "complete" or bytes(s.body) != bytes(b.body)):
         found.append(
             (
                 REQUEST_BODY_ALTERED,

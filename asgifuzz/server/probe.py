@@ -10,7 +10,7 @@ context variable or a scope key might not.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 __all__ = ("PlantedError", "Probe", "current_probe")
@@ -48,6 +48,8 @@ class Probe:
     router_raised: list[str] = field(default_factory=list)
     #: The app's own streaming iterators left suspended with cleanup pending (``asgifuzz.background``): name -> seq.
     streams_left_open: dict[str, int] = field(default_factory=dict)
+    #: The request's content-type and content-encoding headers as the endpoint saw them.
+    content_headers: tuple[tuple[bytes, bytes], ...] = ()
 
     def note(self, kind: str, detail: str = "") -> int:
         return self.record(kind, detail)
@@ -56,6 +58,10 @@ class Probe:
         self.called = True
         self.endpoint = name
         self.note("endpoint-called", name)
+
+    def on_request_headers(self, headers: Iterable[tuple[bytes, bytes]]) -> None:
+        seen = [(bytes(k).lower(), bytes(v)) for k, v in headers]
+        self.content_headers = tuple(h for h in seen if h[0] in (b"content-type", b"content-encoding"))
 
     def on_body(self, chunk: bytes, *, done: bool) -> None:
         self.body += chunk
