@@ -89,8 +89,13 @@ class Target:
 
         # The app's logging and prints during this example (every run below)
         # go with its findings, not to the terminal.
+        from asgifuzz.server.loop import release_adopted
+
         with capture(stream=settings.show_output) as output:
-            outcome, findings = self._run(case, settings, source, output)
+            try:
+                outcome, findings = self._run(case, settings, source, output)
+            finally:
+                release_adopted()
         if findings and output:
             text = output.kept()
             for f in findings:
@@ -105,7 +110,9 @@ class Target:
 
         app = self.build(case.stack) if self.compose else self.app
         with watching_app_tasks():
-            outcome = run_case(app, case, settings, source=source)
+            outcome = run_case(app, case, settings, source=source, hold_leaks=True)
+        if outcome.leaks:
+            _judge_leaks(app, outcome, settings)
         if outcome.session and outcome.findings:
             outcome = _alone_if_it_fails_alone(app, outcome, settings)
         # Selected after the blame: an exception-on-disconnect the disconnect did not cause is app-raised.
@@ -167,6 +174,29 @@ class Target:
         else:
             compared = compare_outcomes(outcome, bare, instrumented=self.instrumented, sse=self.sse)
         return bare, [f for f in compared if settings.reports(f.code)]
+
+
+def _judge_leaks(app: ASGIApp, outcome: Outcome, settings: Settings) -> None:
+    """Keep a task-leak finding only if running the case again starts the same work again.
+
+    The leaked tasks are still running (``server.app.ADOPTED``).  Work a
+    request starts every time shows up again, a second instance beside the
+    first.  Work started once per event loop (sse-starlette's shutdown
+    watcher: one per loop, polling for the server's exit, found at most once
+    on uvicorn however many requests came) is not started again while it
+    runs: it is no leak, and it is left running for the loop's life.
+    """
+    from asgifuzz.server.app import ONCE_PER_LOOP
+    from asgifuzz.server.driver import run_case
+
+    again = run_case(app, outcome.case, settings, hold_leaks=True)
+    started_again = {key for _, key in again.leaks}
+    for finding, key in outcome.leaks:
+        if key not in started_again:
+            ONCE_PER_LOOP.add(key)
+            for holder in (outcome, *outcome.session):
+                if finding in holder.findings:
+                    holder.findings.remove(finding)
 
 
 def _server_error(outcome: Outcome, logged: BaseException | None) -> list[Finding]:

@@ -251,3 +251,48 @@ def test_a_thread_an_earlier_case_left_reading_its_body_is_not_the_next_cases_le
         assert late == [{"type": "http.disconnect"}]
     finally:
         release.set()
+
+
+class OncePerLoopWatcher:
+    """Like sse-starlette: the first request starts one shutdown watcher per event loop, kept for its life."""
+
+    def __init__(self) -> None:
+        self.started: set[int] = set()
+
+    async def _watch(self) -> None:
+        while True:
+            await asyncio.sleep(0.5)
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            return
+        loop = asyncio.get_running_loop()
+        if id(loop) not in self.started:
+            self.started.add(id(loop))
+            task = loop.create_task(self._watch())
+            task.add_done_callback(lambda _: self.started.discard(id(loop)))  # restarted if cancelled
+        await _drain(receive)
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"ok"})
+
+
+def test_work_started_once_per_loop_is_not_a_task_leak_and_per_request_work_is() -> None:
+    """sse-starlette's shutdown watcher was reported as task-leak (false: one per loop on uvicorn).
+
+    A leaked task is judged by running the case again while it still runs:
+    work that a request starts every time starts again (a second instance),
+    work started once per loop does not.
+    """
+
+    async def per_request(scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            return
+        await _drain(receive)
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"ok"})
+        asyncio.get_running_loop().create_task(asyncio.sleep(3600))
+
+    once = fuzz(OncePerLoopWatcher(), max_examples=60, seed=1, backend="asyncio", lifespan="off")
+    assert [f.code for f in once.findings] == []
+    each = fuzz(per_request, max_examples=60, seed=1, backend="asyncio", lifespan="off")
+    assert "task-leak" in [f.code for f in each.findings]

@@ -12,7 +12,20 @@ from asgifuzz._types import ASGIApp
 from asgifuzz.checks.lifecycle import EndKind
 from asgifuzz.server.trace import Recorder
 
-__all__ = ("AppTask",)
+__all__ = ("ADOPTED", "ONCE_PER_LOOP", "AppTask", "task_key")
+
+#: asyncio tasks a run left running, kept alive until the run is judged: ``_targets`` runs the case
+#: again, and a task the second run does not start again runs once per loop, not once per request.
+ADOPTED: list[tuple[asyncio.Task[Any], object]] = []
+#: The coroutine code of tasks found to run once per event loop (sse-starlette's shutdown watcher):
+#: started by the first request and kept for the loop's life, as on a server; never a request's leak.
+ONCE_PER_LOOP: set[object] = set()
+
+
+def task_key(task: asyncio.Task[Any]) -> object:
+    """What tells two tasks of the same work apart from other work: their coroutine's code."""
+    coro = task.get_coro()
+    return getattr(coro, "cr_code", None) or type(coro)
 
 
 class AppTask:
@@ -87,18 +100,25 @@ class AppTask:
         """Where the (still running) app call is waiting."""
         return coro_site(self.coro)
 
-    def leaked(self) -> list[tuple[str, str]]:
-        """(name, where it waits) of each tracked task still running; asyncio ones are cancelled."""
-        out = []
-        for task in self.tasks:
+    def leaked(self) -> list[tuple[str, str, object]]:
+        """(name, where it waits, key) of each tracked task still running.
+
+        asyncio tasks are adopted (``ADOPTED``: untracked, kept running until
+        the run is judged), their key given; work known to run once per loop
+        is left running and not listed.  trio tasks have no key.
+        """
+        out: list[tuple[str, str, object]] = []
+        for task in list(self.tasks):
             if isinstance(task, asyncio.Task):
                 if task.done():
                     continue
-                out.append((task.get_name(), coro_site(task.get_coro())))
-                task._log_destroy_pending = False  # type: ignore[attr-defined]
-                task.cancel()
+                self.tasks.remove(task)  # the runner's tidy-up leaves it to the judgement
+                key = task_key(task)
+                ADOPTED.append((task, key))
+                if key not in ONCE_PER_LOOP:
+                    out.append((task.get_name(), coro_site(task.get_coro()), key))
             elif task in self._alive:
-                out.append((task.name, coro_site(task.coro)))
+                out.append((task.name, coro_site(task.coro), None))
         return out
 
 

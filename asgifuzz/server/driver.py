@@ -41,7 +41,7 @@ from asgifuzz.checks.lifecycle import AppEnd, EndKind, app_end_findings, hang_fi
 from asgifuzz.server import running
 from asgifuzz.server.app import AppTask
 from asgifuzz.server.http import ClientView, HTTPConnection
-from asgifuzz.server.loop import Runner, call_in_caller, current_clock, runner_for
+from asgifuzz.server.loop import Runner, call_in_caller, current_clock, release_adopted, runner_for
 from asgifuzz.server.probe import Probe, install_probe
 from asgifuzz.server.profiles import profile_of
 from asgifuzz.server.trace import Recorder
@@ -84,6 +84,8 @@ class Outcome:
     session: list[Outcome] = dataclasses.field(default_factory=list)
     #: (actions applied, virtual seconds) where a later connection ran while this one was in flight.
     pauses: list[tuple[int, float]] = dataclasses.field(default_factory=list)
+    #: Each task-leak finding of an asyncio task, with its task's key (``server.app.task_key``).
+    leaks: list[tuple[Finding, object]] = dataclasses.field(default_factory=list)
 
 
 class Driver:
@@ -109,6 +111,7 @@ class Driver:
         #: (actions applied, virtual seconds) for each later connection that ran while this one was in flight.
         self.pauses: list[tuple[int, float]] = []
         self.spinning = False
+        self.leaks: list[tuple[Finding, object]] = []
         self._changed: Any = None  # an anyio.Event, made inside the loop
         self.clock: Any = None
 
@@ -317,8 +320,11 @@ class Driver:
                 )
             return
         await anyio.sleep(self.settings.grace)
-        for name, waiting_at in app.leaked():
-            self.report(leak_finding(name, waiting_at))
+        for name, waiting_at, key in app.leaked():
+            finding = leak_finding(name, waiting_at)
+            self.report(finding)
+            if key is not None:
+                self.leaks.append((finding, key))
 
     def _check_end(self) -> None:
         app, conn = self.app_task, self.connection
@@ -348,6 +354,7 @@ class Driver:
             probe=self.probe,
             disconnect_seq=self.connection.disconnect_seq,
             pauses=list(self.pauses),
+            leaks=list(self.leaks),
         )
 
 
@@ -357,11 +364,14 @@ def run_case(
     settings: Settings | None = None,
     *,
     source: ActionSource | None = None,
+    hold_leaks: bool = False,
 ) -> Outcome:
     """Run ``case`` against ``app`` and return what was observed.
 
     The actions come from ``source`` when given (the search draws them as
-    the run goes), else from ``case.actions``.
+    the run goes), else from ``case.actions``.  Tasks the app left running
+    are cancelled at the end, or with ``hold_leaks`` kept running until the
+    caller has judged them (``server.loop.release_adopted``).
     """
     settings = settings or Settings()
     from asgifuzz.server.session import SessionSource, chain_session, session_outcome
@@ -393,6 +403,8 @@ def run_case(
         while closing is not None:
             closing.connection.closed = True
             closing = closing.next
+        if not hold_leaks:
+            release_adopted()
     return session_outcome(driver) if case.session else driver.outcome()
 
 

@@ -297,9 +297,13 @@ class _AsyncioRunner(Runner):
 
     def _tidy(self, tracker: TaskTracker) -> None:
         """Cancel what the case spawned and left running; a task that will not end breaks the runner."""
+        left = [t for t in getattr(tracker, "tasks", ()) if isinstance(t, asyncio.Task) and not t.done()]
+        self.cancel_left(left)
+
+    def cancel_left(self, left: list[asyncio.Task[Any]]) -> None:
+        """Cancel ``left`` and give them three turns to end; one that will not end breaks the runner."""
         if self.broken or self.loop.is_closed():
             return
-        left = [t for t in getattr(tracker, "tasks", ()) if isinstance(t, asyncio.Task) and not t.done()]
         for task in left:
             task._log_destroy_pending = False  # type: ignore[attr-defined]
             task.cancel()
@@ -562,6 +566,23 @@ async def _close_asyncgens(gens: list[Any]) -> None:
 
 
 _RUNNERS: dict[tuple[Backend, bool], Runner] = {}
+
+
+def release_adopted() -> None:
+    """Cancel what runs left running for their judgement (``server.app.ADOPTED``), once-per-loop work aside.
+
+    As a case's own leftovers are cancelled: one that will not end breaks its
+    runner, which the next case replaces.
+    """
+    from asgifuzz.server.app import ADOPTED, ONCE_PER_LOOP
+
+    held = [task for task, key in ADOPTED if key not in ONCE_PER_LOOP and not task.done()]
+    ADOPTED.clear()
+    for runner in list(_RUNNERS.values()):
+        if isinstance(runner, _AsyncioRunner):
+            mine = [t for t in held if t.get_loop() is runner.loop]
+            if mine:
+                runner.cancel_left(mine)
 
 
 def runner_for(backend: Backend, virtual_time: bool) -> Runner:

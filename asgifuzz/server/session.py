@@ -148,6 +148,7 @@ def session_outcome(driver: Driver) -> Outcome:
         for f in outcome.findings:
             f.message = f"connection {i + 2} of {len(later) + 1}: {f.message}"
         primary.findings += outcome.findings
+        primary.leaks += outcome.leaks
     for f in primary.findings:
         f.case = primary.case
         f.trace = merged
