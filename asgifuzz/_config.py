@@ -147,9 +147,21 @@ class Settings:
                 raise UsageError(f"backend {b!r} is unknown; choose asyncio, trio or both")
         if "trio" in self.backends:
             try:
-                import trio  # noqa: F401
+                import trio
             except ImportError:
                 raise UsageError("backend 'trio' needs trio installed: pip install trio") from None
+            try:
+                import anyio._backends._trio  # noqa: F401
+            except Exception as exc:  # anyio 3 uses trio.MultiError, gone since trio 0.25
+                from importlib.metadata import version
+
+                import trio
+
+                raise UsageError(
+                    f"backend 'trio': anyio {version('anyio')} cannot run on trio "
+                    f"{trio.__version__} ({type(exc).__name__}: {exc}); pass --backend asyncio, "
+                    "or install anyio>=4 (or trio<0.25)"
+                ) from None
         from asgifuzz._database import validate_database
         from asgifuzz.server.profiles import get_profile
 

@@ -40,11 +40,12 @@ PINS: dict[str, list[str]] = {
     "starlette-0.37.2": ["starlette==0.37.2", "anyio==4.4.0", "uvicorn"],  # uvicorn: asgifuzz confirm reproduces the seed bug on it
     "starlette-0.38.3": ["starlette==0.38.3", "uvicorn"],  # uvicorn: tests/test_known_bugs.py confirms #3458 on it
     # Issue 12 (tests/test_recall_releases.py), each bug's last vulnerable release and its fix, with
-    # the anyio of their time; uvicorn: asgifuzz confirm.
-    "starlette-0.18.0": ["starlette==0.18.0", "anyio==3.7.1", "uvicorn"],  # #1459: stream errors hidden
-    "starlette-0.19.0": ["starlette==0.19.0", "anyio==3.7.1", "uvicorn"],
-    "starlette-0.20.4": ["starlette==0.20.4", "anyio==3.7.1", "uvicorn"],  # #1438: background tasks cancelled
-    "starlette-0.21.0": ["starlette==0.21.0", "anyio==3.7.1", "uvicorn"],
+    # the anyio of their time, and a trio it runs on (anyio 3 uses trio.MultiError, gone since trio 0.25);
+    # uvicorn: asgifuzz confirm.
+    "starlette-0.18.0": ["starlette==0.18.0", "anyio==3.7.1", "trio==0.22.2", "uvicorn"],  # #1459: stream errors hidden
+    "starlette-0.19.0": ["starlette==0.19.0", "anyio==3.7.1", "trio==0.22.2", "uvicorn"],
+    "starlette-0.20.4": ["starlette==0.20.4", "anyio==3.7.1", "trio==0.22.2", "uvicorn"],  # #1438: background tasks cancelled
+    "starlette-0.21.0": ["starlette==0.21.0", "anyio==3.7.1", "trio==0.22.2", "uvicorn"],
     "starlette-0.38.4": ["starlette==0.38.4", "uvicorn"],  # #2688: tasks set from BaseHTTPMiddleware dropped
     "starlette-0.38.5": ["starlette==0.38.5", "uvicorn"],
     "starlette-0.45.3": ["starlette==0.45.3", "uvicorn"],  # #2812: a background task's exception swallowed

@@ -128,3 +128,14 @@ def test_a_database_directory_becomes_an_example_database(tmp_path: Path) -> Non
     database = Settings.create(database=str(tmp_path)).example_database()
     assert isinstance(database, DirectoryBasedExampleDatabase) and Path(database.path) == tmp_path
     assert Settings().example_database() is None
+
+
+def test_a_trio_that_the_installed_anyio_cannot_run_on_is_one_clear_usage_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    """anyio 3 (which asgifuzz supports) fails on trio >= 0.25 (no trio.MultiError): every trio case
+    raised trio.RunFinishedError from asgifuzz's loop runner instead."""
+    import sys
+
+    monkeypatch.setitem(sys.modules, "anyio._backends._trio", None)  # the import fails, as it does there
+    with pytest.raises(UsageError, match=r"cannot run on trio .*--backend asyncio"):
+        Settings.create(backend="trio")
+    Settings.create(backend="asyncio")
