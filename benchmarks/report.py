@@ -134,7 +134,9 @@ def render_markdown(doc: dict[str, Any]) -> str:
         add("|---|---|---|---:|---:|---:|---:|---:|---:|")
         for b in doc["time_to_bug"]:
             if b["error"] and not b["runs"]:
-                add(f"| {b['bug']} | {b['venv']} | {b['backend']} | not run: {b['error']} | | | | | |")
+                # The last line of the error (a traceback would break the table): the whole one is in the JSON.
+                why = (b["error"].strip().splitlines() or [""])[-1].replace("|", "/")
+                add(f"| {b['bug']} | {b['venv']} | {b['backend']} | not run: {why} | | | | | |")
                 continue
             add(
                 f"| {b['bug']} ({b['code']}) | {b['venv']} | {b['backend']} | {b['found']}/{b['seeds']} "
