@@ -57,6 +57,11 @@ class Target:
     _built: dict[tuple[int, ...], ASGIApp] = field(default_factory=dict, compare=False, repr=False)
     #: Set when the chunking oracle saw the target answer one request two ways by itself (skipped since).
     nondeterministic: set[str] = field(default_factory=set, compare=False, repr=False)
+    #: A lifespan stack target of a real app: the user's middleware it rebuilt, and that app
+    #: (``_rebuild_starts_plainly``).
+    rebuilt_from: tuple[Any, ...] = ()
+    rebuilt_for: Any = None
+    _plain: dict[str, bool] = field(default_factory=dict, compare=False, repr=False)
 
     def build(self, stack: Sequence[int]) -> ASGIApp:
         """The app for a composed ``stack`` (indices into ``compose``), cached."""
@@ -96,6 +101,8 @@ class Target:
                 outcome, findings = self._run(case, settings, source, output)
             finally:
                 release_adopted()
+            if findings and self.rebuilt_for is not None and not _rebuild_starts_plainly(self, self._plain):
+                findings = []
         if findings and output:
             text = output.kept()
             for f in findings:
@@ -303,7 +310,7 @@ def without_user_middleware(app: Any) -> ASGIApp:
     return bare  # type: ignore[no-any-return]
 
 
-def lifespan_targets(app: Any = None, *, middleware: Sequence[Any] | None = None) -> list[Target]:
+def lifespan_targets(app: Any = None, *, middleware: Sequence[Any] | None = None, of: Any = None) -> list[Target]:
     """Lifespan targets: the app against itself without its user middleware, or a stack in front of
     each lifespan endpoint (``endpoints_lifespan``) against the bare endpoint."""
     if middleware is not None:
@@ -317,6 +324,8 @@ def lifespan_targets(app: Any = None, *, middleware: Sequence[Any] | None = None
                 bare=endpoint,
                 instrumented=True,
                 protocol="lifespan",
+                rebuilt_from=tuple(middleware),
+                rebuilt_for=of,
             )
             for name, endpoint in LIFESPAN_ENDPOINTS.items()
         ]
@@ -324,6 +333,65 @@ def lifespan_targets(app: Any = None, *, middleware: Sequence[Any] | None = None
     starlette = _is_starlette(app)
     bare = without_user_middleware(app) if starlette and getattr(app, "user_middleware", None) else None
     return [Target(id="lifespan", app=app if starlette else as_asgi3(app), bare=bare, protocol="lifespan")]
+
+
+def _rebuild_starts_plainly(target: Target, cache: dict[str, bool]) -> bool:
+    """Whether the user's middleware, built once more, starts and stops a plain lifespan app.
+
+    Lifespan stack targets rebuild the user's middleware (the app's own
+    lifespan runs once, on the real instances).  Middleware with process-wide
+    effects on its first call cannot run twice: aioprometheus registers its
+    metrics in the global registry then, and every second instance raised
+    "already registered", reported as the stack breaking the lifespan, which
+    it does not on a server (triage).  Such a rebuild says nothing of the app,
+    so its lifespan findings are dropped.  Checked after a finding only: a
+    rebuilt instance's first call has happened by then anyway.  Only when the
+    app itself, on its own instances, did not fail its lifespan: a middleware
+    that breaks every startup breaks the app's too, and that is a finding.
+    """
+    from asgifuzz.server.lifespan import lifespan_unsupported
+
+    if lifespan_unsupported(target.rebuilt_for):
+        return True
+    if "plain" not in cache:
+        cache["plain"] = not _plain_lifespan_error(target.rebuilt_from)
+    return cache["plain"]
+
+
+def _plain_lifespan_error(items: Sequence[Any]) -> str:
+    """What went wrong when ``items`` in front of a plain lifespan app ran startup and shutdown ('' if nothing)."""
+    import asyncio
+
+    sent: list[str] = []
+    events = [{"type": "lifespan.startup"}, {"type": "lifespan.shutdown"}]
+
+    async def plain(scope: Scope, receive: Receive, send: Send) -> None:
+        while scope["type"] == "lifespan":
+            message = await receive()
+            await send({"type": message["type"] + ".complete"})
+            if message["type"] == "lifespan.shutdown":
+                return
+
+    async def receive() -> dict[str, Any]:
+        if events:
+            return events.pop(0)
+        await asyncio.Event().wait()  # (never: the plain app returns after the shutdown)
+        return {}
+
+    async def send(message: Any) -> None:
+        sent.append(message["type"])
+
+    scope = {"type": "lifespan", "asgi": {"version": "3.0", "spec_version": "2.0"}, "state": {}}
+    loop = asyncio.new_event_loop()  # the run's own loop stands still between cases; this one is apart
+    try:
+        loop.run_until_complete(asyncio.wait_for(_build_stack(items, plain)(scope, receive, send), 5))
+    except Exception as exc:
+        return f"{type(exc).__name__}: {exc}"
+    finally:
+        loop.close()
+    if sent != ["lifespan.startup.complete", "lifespan.shutdown.complete"]:
+        return f"it sent {sent}"
+    return ""
 
 
 def _build_stack(items: Sequence[Any], inner: ASGIApp) -> ASGIApp:
@@ -540,7 +608,7 @@ def discover_targets(
     # the user's middleware is fuzzed on lifespan, in front of asgifuzz's lifespan endpoints.
     if lifespan and user and endpoints is None:
         try:
-            targets += lifespan_targets(middleware=user)
+            targets += lifespan_targets(middleware=user, of=runnable)
         except Exception as exc:  # a middleware that cannot be built twice (metrics registered at __init__)
             notes.append(f"lifespan not fuzzed: building the app's middleware again raised {exc.__class__.__name__}: {exc}")
     return targets

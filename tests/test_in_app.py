@@ -86,3 +86,56 @@ def test_the_router_is_found_under_any_attribute_name_so_the_stack_is_not_built_
     assert switch is not None, why
     result = asgifuzz.fuzz(app, max_examples=150, seed=1, backend="asyncio", lifespan="off")
     assert [f.code for f in result.findings if f.severity == "error"] == []
+
+
+class RegistersOnFirstCall:
+    """Like aioprometheus: metrics go to a process-wide registry on the instance's first call."""
+
+    registry: set[str] = set()
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.ready = False
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if not self.ready:
+            self.ready = True
+            if "requests_total" in RegistersOnFirstCall.registry:
+                raise ValueError("A collector for requests_total is already registered")
+            RegistersOnFirstCall.registry.add("requests_total")
+        await self.app(scope, receive, send)
+
+
+def test_lifespan_findings_of_a_rebuilt_stack_that_cannot_run_twice_are_not_reported() -> None:
+    """The lifespan targets rebuild the user's middleware; a second instance of this one raises on its
+    first call, which no server shows (the app's own instance runs once): a false lifespan-outcome-altered."""
+    RegistersOnFirstCall.registry.clear()
+    app = Starlette(routes=[Route("/", hello)], middleware=[Middleware(RegistersOnFirstCall)])
+    result = asgifuzz.fuzz(app, max_examples=300, seed=1, backend="asyncio", lifespan="on")
+    assert [f.code for f in result.findings] == []
+    assert any("(lifespan)" in t for t in result.stats.targets_seen)
+
+
+class HttpOnly:
+    """Breaks every lifespan: asserts an HTTP scope, so the app's startup never runs (on uvicorn too)."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        assert scope["type"] == "http", "HTTP only"
+        await self.app(scope, receive, send)
+
+
+def test_a_middleware_that_breaks_every_lifespan_of_the_app_is_still_found() -> None:
+    """The rebuilt stack fails a plain startup here too, but so did the app's own: that is the finding."""
+
+    import contextlib
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Any) -> Any:
+        yield
+
+    app = Starlette(routes=[Route("/", hello)], middleware=[Middleware(HttpOnly)], lifespan=lifespan)
+    result = asgifuzz.fuzz(app, max_examples=300, seed=1, backend="asyncio", lifespan="auto")
+    assert "lifespan-outcome-altered" in [f.code for f in result.findings]

@@ -26,7 +26,7 @@ from asgifuzz._frames import exception_text
 from asgifuzz._types import ASGIApp
 from asgifuzz.server.trace import Recorder
 
-__all__ = ("Lifespan", "LifespanError", "LifespanMode", "SharedLifespans")
+__all__ = ("Lifespan", "LifespanError", "LifespanMode", "SharedLifespans", "lifespan_unsupported")
 
 LifespanMode = Literal["auto", "on", "off"]
 
@@ -35,6 +35,11 @@ MAX_SHARED = 64
 
 #: Apps found not to support lifespan in ``auto`` mode (by id; the app is kept alive).
 _UNSUPPORTED: dict[int, object] = {}
+
+
+def lifespan_unsupported(app: object) -> bool:
+    """The app raised on the lifespan scope before its startup reply (auto mode went on without it)."""
+    return id(app) in _UNSUPPORTED
 
 
 class LifespanError(UsageError):
