@@ -115,6 +115,32 @@ class TestRawClient:
         assert view.status is None and view.timed_out
         assert view.summary() == "no response before the deadline"
 
+    def test_a_response_that_keeps_coming_is_not_stalled_however_long_it_takes(self) -> None:
+        """sse-starlette's stream of 5 events a second apart was called stalled by a fixed 5 s bound."""
+        listener = socket.socket()
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(1)
+
+        def serve() -> None:
+            conn, _ = listener.accept()
+            with conn:
+                conn.recv(65536)
+                conn.sendall(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n")
+                for _ in range(5):
+                    time.sleep(0.2)
+                    conn.sendall(b"5\r\ntick\n\r\n")
+                conn.sendall(b"0\r\n\r\n")
+
+        thread = threading.Thread(target=serve, daemon=True)
+        thread.start()
+        try:
+            view = replay_over_socket(make_case(), listener.getsockname()[1], timeout=0.5)
+        finally:
+            thread.join(5)
+            listener.close()
+        assert (view.complete, view.timed_out, view.body) == (True, False, b"tick\n" * 5)
+        assert view.elapsed >= 1.0
+
     def test_interim_responses_are_skipped(self) -> None:
         view = fetch(b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 204 No Content\r\n\r\n")
         assert (view.interim, view.status, view.framing, view.complete) == ((100,), 204, "none", True)

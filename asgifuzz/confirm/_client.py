@@ -40,6 +40,8 @@ PAUSE = 0.05
 #: Virtual time is free in-process; in real time waiting it all out would make
 #: a confirm run crawl, so an Advance waits at most this long.
 MAX_ADVANCE = 2.0
+#: Seconds a response may take in all while its bytes keep coming.
+MAX_RESPONSE = 60.0
 _METHODS_WITH_BODY = frozenset({"POST", "PUT", "PATCH"})
 _BODYLESS_STATUSES = frozenset({204, 304})
 
@@ -149,13 +151,28 @@ class _Closed(Exception):
 
 
 class _Reader:
-    """Buffered reads from the socket against one deadline."""
+    """Buffered reads from the socket against a deadline that each arriving byte pushes back.
 
-    def __init__(self, sock: socket.socket, deadline: float) -> None:
+    A response that keeps coming (a stream of events a second apart) is not
+    stalled, however long it takes, up to ``MAX_RESPONSE`` in all; one silent
+    for ``patience`` seconds is.  (A fixed 5 s bound called sse-starlette's
+    5 s stream stalled, triage.)
+    """
+
+    def __init__(self, sock: socket.socket, deadline: float, patience: float = 0.0) -> None:
         self.sock = sock
         self.deadline = deadline
+        self.patience = patience
+        self.cap = deadline + MAX_RESPONSE
         self.buf = b""
         self.eof = False
+
+    def start(self, patience: float) -> None:
+        """Start waiting for the response: ``patience`` seconds of silence at most."""
+        now = time.monotonic()
+        self.patience = patience
+        self.deadline = now + patience
+        self.cap = now + MAX_RESPONSE
 
     def _fill(self) -> None:
         if self.eof:
@@ -175,6 +192,8 @@ class _Reader:
             self.eof = True
             raise _Closed
         self.buf += data
+        if self.patience:
+            self.deadline = min(time.monotonic() + self.patience, self.cap)
 
     def line(self) -> bytes:
         while b"\r\n" not in self.buf:
@@ -312,7 +331,7 @@ def replay_over_socket(
     """Connect to ``host:port``, play ``case``'s script and read the response.
 
     Never raises for what the server does (a reset, garbage, silence): that is
-    the evidence, returned in the view.  ``timeout`` bounds the wait for the
+    the evidence, returned in the view.  ``timeout`` bounds each silence while waiting for the
     response after the script has been played.
 
     Raises:
@@ -335,7 +354,7 @@ def replay_over_socket(
             # The server may answer (or hang up) before it read the whole
             # body; what it wrote is still there to read.
             error = f"the server stopped reading the request: {type(exc).__name__}"
-        reader.deadline = time.monotonic() + timeout
+        reader.start(timeout)
         try:
             _read_head(reader, resp)
             _read_body(reader, resp, str(case.scope.get("method", "GET")))
