@@ -82,6 +82,18 @@ def _in_library_dirs(filename: str) -> bool:
     return os.path.realpath(filename).startswith(_LIBRARY_DIRS)
 
 
+#: Frameworks and runtimes below an endpoint: never the middleware a finding is about.
+_FRAMEWORK_DIRS = tuple(f"{os.sep}{name}{os.sep}" for name in ("starlette", "fastapi", "anyio", "asyncio", "trio", "sniffio"))
+
+
+def _framework_file(filename: str) -> bool:
+    if engine_file(filename) or any(d in filename for d in _FRAMEWORK_DIRS):
+        return True
+    if "site-packages" + os.sep in filename or "dist-packages" + os.sep in filename:
+        return False  # an installed package other than those: the middleware under test
+    return filename.startswith("<") or _in_library_dirs(filename)  # the standard library
+
+
 def user_file(filename: str) -> bool:
     """The user's own code: neither asgifuzz's engine nor a library (asgifuzz's endpoints and demo count)."""
     return not engine_file(filename) and not library_file(filename)
@@ -195,6 +207,14 @@ def exception_site(exc: BaseException) -> str:
         if user_file(tb.tb_frame.f_code.co_filename):
             mine = tb
         tb = tb.tb_next
+    if mine is not None and mine.tb_frame.f_code.co_filename.endswith(_APP_FILES):
+        # asgifuzz's own endpoint behind the user's middleware: what raised below it is the
+        # middleware's code (msgpack-asgi's receive wrapper), even when installed as a package.
+        below = mine.tb_next
+        while below is not None:
+            if not _framework_file(below.tb_frame.f_code.co_filename):
+                mine = below
+            below = below.tb_next
     chosen = mine or innermost
     assert chosen is not None
     return f"{short_path(chosen.tb_frame.f_code.co_filename)}:{chosen.tb_lineno}"
