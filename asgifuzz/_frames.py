@@ -87,11 +87,14 @@ _FRAMEWORK_DIRS = tuple(f"{os.sep}{name}{os.sep}" for name in ("starlette", "fas
 
 
 def _framework_file(filename: str) -> bool:
-    if engine_file(filename) or any(d in filename for d in _FRAMEWORK_DIRS):
-        return True
+    return engine_file(filename) or any(d in filename for d in _FRAMEWORK_DIRS) or _stdlib_file(filename)
+
+
+def _stdlib_file(filename: str) -> bool:
+    """The standard library (not an installed package, though a virtualenv keeps those below it)."""
     if "site-packages" + os.sep in filename or "dist-packages" + os.sep in filename:
-        return False  # an installed package other than those: the middleware under test
-    return filename.startswith("<") or _in_library_dirs(filename)  # the standard library
+        return False
+    return filename.startswith("<") or _in_library_dirs(filename)
 
 
 def user_file(filename: str) -> bool:
@@ -196,7 +199,8 @@ def exception_site(exc: BaseException) -> str:
 
     The line to fix is in the user's middleware or endpoint, not in the
     framework or the standard library where the exception was raised; when
-    no frame of the user's code is on the traceback, the innermost frame.
+    no frame of the user's code is on the traceback, the innermost frame
+    outside the standard library.
     """
     tb = exc.__traceback__
     if tb is None:
@@ -215,6 +219,14 @@ def exception_site(exc: BaseException) -> str:
             if not _framework_file(below.tb_frame.f_code.co_filename):
                 mine = below
             below = below.tb_next
+    if mine is None:
+        # No frame of the user's: the innermost frame outside the standard library, so that one
+        # cause is one site (strawberry's parse_json, not the codec of each encoding it was fed).
+        tb = exc.__traceback__
+        while tb is not None:
+            if not _stdlib_file(tb.tb_frame.f_code.co_filename):
+                mine = tb
+            tb = tb.tb_next
     chosen = mine or innermost
     assert chosen is not None
     return f"{short_path(chosen.tb_frame.f_code.co_filename)}:{chosen.tb_lineno}"

@@ -7,7 +7,10 @@ staying until the response is complete.  The responses are compared by
 time: if the two one-chunk runs disagree on the status or the body, the
 route's answer is not deterministic, the route is skipped from then on and
 the coverage table says so (``Target.nondeterministic``); headers that
-differ between them are left out of the comparison.
+differ between them are left out of the comparison.  A difference is
+reported only if the chunked request, run again after the references, still
+differs and a last one-chunk run still answers as the first: a route with
+state (a cache, a rate limiter) answers by what came before, not by chunking.
 """
 
 from __future__ import annotations
@@ -83,6 +86,18 @@ def chunking_findings(
         return []
     found = differences(outcome.response, reference.response, ignored)
     if not found:
+        return []
+    # A route that keeps state answers a request by what came before it (a cache's MISS then HIT, a
+    # rate limiter's count): the chunked request ran first.  So the chunked request must still differ
+    # when run again after the references, and the reference must still answer as it did (false
+    # response-depends-on-chunking on fastapi-cache2 and asgi-ratelimit, confirmed so on uvicorn).
+    with watching_app_tasks():
+        chunked_again = run_case(app, case, settings)
+    if not differences(chunked_again.response, reference.response, ignored):
+        return []
+    with watching_app_tasks():
+        last = run_case(app, one, settings)
+    if differences(reference.response, last.response, ignored):
         return []
     how = f"in {count} piece(s)" + (" with pauses" if paused else "")
     message = (

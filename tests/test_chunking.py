@@ -126,3 +126,22 @@ def test_pieces_counts_what_the_client_sent_and_its_pauses() -> None:
     assert pieces(Case(target="t", scope=scope, body=b"abcd", actions=(Run(None), Chunk(4)))) == (1, True)
     assert pieces(Case(target="t", scope=scope, body=b"abcd", actions=(Chunk(4), Advance(1.0)))) == (1, False)
     assert pieces(Case(target="t", scope=scope, body=b"ab", actions=(Chunk(1), Disconnect()))) == (2, False)
+
+
+def test_a_route_with_state_answers_by_what_came_before_not_by_chunking() -> None:
+    """fastapi-cache2 answers MISS then HIT, asgi-ratelimit 200 then 429: the chunked request ran first.
+
+    Reported as response-depends-on-chunking (uvicorn shows the same order
+    dependence whatever the chunking: a false positive, triage).
+    """
+    seen: set[str] = set()
+
+    async def item(request: Request) -> PlainTextResponse:
+        await request.body()
+        hit = str(request.url) in seen
+        seen.add(str(request.url))
+        return PlainTextResponse("item", headers={"x-cache": "HIT" if hit else "MISS"})
+
+    app = Starlette(routes=[Route("/items/{id:int}", item, methods=["GET", "POST"])])
+    result = fuzz(app, max_examples=300, seed=1, backend="asyncio", lifespan="off")
+    assert [f.code for f in result.findings] == []

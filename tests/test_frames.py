@@ -45,3 +45,23 @@ def test_the_users_own_code_stays_the_site_over_the_library_it_called() -> None:
         mine()
     except ValueError as exc:
         assert exception_site(exc) == "/srv/app/views.py:2"
+
+
+def test_without_user_code_the_site_is_the_library_not_the_standard_library_below_it() -> None:
+    """strawberry's parse_json fed each encoding failed in another codec file: one cause, five sites."""
+    import json
+
+    parse = _function(
+        os.path.join(os.sep, "venv", "lib", "site-packages", "strawberry", "http", "base.py"),
+        "def parse_json(data):\n    return json.loads(data)\n",
+        "parse_json",
+        json=json,
+    )
+    # Caught in the library too (a view of the framework): no frame of the user's code on the traceback.
+    catch = _function(
+        os.path.join(os.sep, "venv", "lib", "site-packages", "strawberry", "asgi.py"),
+        "def catch(f, arg):\n    try:\n        f(arg)\n    except ValueError as e:\n        return e\n",
+        "catch",
+    )
+    exc = catch(parse, "not json")
+    assert exception_site(exc).endswith("strawberry/http/base.py:2")

@@ -29,9 +29,10 @@ READERS: tuple[tuple[str, str], ...] = (
 )
 #: Attributes under which wrappers keep the app they wrap (Starlette/ASGI middleware,
 #: Django's static files handler, Quart's ``asgi_app``, functools.wraps, bound methods,
-#: asgiref's ``WsgiToAsgi``).
+#: asgiref's ``WsgiToAsgi``, python-socketio's ``ASGIApp``, aioprometheus).
 WRAPPED_ATTRS = (
     "app", "application", "asgi_app", "handler", "_app", "wrapped", "__wrapped__", "__self__", "wsgi_application",
+    "other_asgi_app", "asgi_callable",
 )  # fmt: skip
 _MAX_UNWRAP = 6
 _MAX_CANDIDATES = 32
