@@ -329,3 +329,13 @@ def test_the_strict_server_rejects_only_what_some_real_server_rejects() -> None:
     outcome = run_case(app, case)
     assert outcome.response.complete and outcome.response.body == b"ok"
     assert [f.code for f in outcome.findings] == ["header-name-case"]
+
+
+def test_in_real_time_an_advance_does_not_sleep() -> None:
+    """Real time is not the driver's to move: ``Advance(30)`` lets the app run, it does not wait 30 s."""
+    from asgifuzz._config import Settings
+
+    case = Case(target="app", scope=SCOPE, body=b"hello world", actions=(Chunk(11), Advance(30.0)), backend="asyncio")
+    start = time.monotonic()
+    outcome = run_case(Recorder(), case, Settings(virtual_time=False))
+    assert outcome.response.complete and time.monotonic() - start < 10

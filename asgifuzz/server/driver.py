@@ -278,7 +278,10 @@ class Driver:
                     await anyio.lowlevel.checkpoint()
         elif isinstance(action, Advance):
             self.recorder.record("server", "time", None, f"+{action.seconds:g}s")
-            await self._pass_time(action.seconds)
+            if self.settings.virtual_time:
+                await self._pass_time(action.seconds)
+            else:
+                await self._settle()  # real time is not the driver's to move (as ``clock.advance``: a no-op)
         elif isinstance(action, Pause):
             self.recorder.record("client", "wait", None, f"{action.seconds:g}s")
             await self._pass_time(action.seconds)
