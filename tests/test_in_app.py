@@ -139,3 +139,23 @@ def test_a_middleware_that_breaks_every_lifespan_of_the_app_is_still_found() -> 
     app = Starlette(routes=[Route("/", hello)], middleware=[Middleware(HttpOnly)], lifespan=lifespan)
     result = asgifuzz.fuzz(app, max_examples=300, seed=1, backend="asyncio", lifespan="auto")
     assert "lifespan-outcome-altered" in [f.code for f in result.findings]
+
+
+class ReadsTheAppsRoutes:
+    """Like starlette-prometheus: finds the route template through ``scope["app"].routes``."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http":
+            assert scope["app"].routes
+        await self.app(scope, receive, send)
+
+
+def test_a_rebuilt_lifespan_stack_sees_the_users_app_in_the_scope_as_on_a_server() -> None:
+    """Starlette sets ``scope["app"]``; requests behind the rebuilt lifespan stack lacked it (false finding)."""
+    app = Starlette(routes=[Route("/", hello)], middleware=[Middleware(ReadsTheAppsRoutes)])
+    result = asgifuzz.fuzz(app, max_examples=300, seed=1, backend="asyncio", lifespan="on")
+    assert [f.code for f in result.findings] == []
+    assert any("(lifespan)" in t for t in result.stats.targets_seen)
