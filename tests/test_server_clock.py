@@ -379,3 +379,32 @@ def test_a_thread_notified_on_a_condition_but_not_yet_running_is_not_parked() ->
         lock.release()
     waiter.join(timeout=5)
     assert not waiter.is_alive()
+
+
+def test_trio_time_does_not_jump_over_work_a_thread_handed_the_loop(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A worker thread queues its result (``run_sync_soon``) and parks; the loop sees it after its next wait.
+
+    Jumping time at that point fired the app's hang deadline first: a false
+    app-hang on FastAPI's FileResponse on trio, on a loaded machine.
+    """
+    import trio
+    import trio.lowlevel
+
+    from asgifuzz.server import clock
+
+    monkeypatch.setattr(clock, "busy_worker_threads", lambda: 0)  # (no thread of its own here)
+    virtual = clock.TrioVirtualClock()
+    seen: list[tuple[float, float]] = []
+
+    async def main() -> None:
+        virtual.autojump = True
+        trio.lowlevel.current_trio_token().run_sync_soon(lambda: None)
+        before = virtual.current_time()
+        seen.append((virtual.deadline_to_sleep_time(before + 60), virtual.current_time() - before))
+        await trio.lowlevel.checkpoint()  # the queued callback runs; then time may jump
+        await trio.lowlevel.checkpoint()
+        seen.append((virtual.deadline_to_sleep_time(before + 60), virtual.current_time() - before))
+
+    trio.run(main, clock=virtual)
+    assert seen[0] == (0.0, 0.0)
+    assert seen[1] == (0.0, 60.0)

@@ -389,6 +389,8 @@ def _make_trio_clock() -> Any:
             # Called only when no task is runnable.
             if busy_worker_threads():
                 return THREAD_POLL
+            if _entry_pending():
+                return 0.0  # a thread just handed the loop work: it runs before any time passes
             waiter = self._idle_waiter
             if waiter is not None:
                 self._idle_waiter = None
@@ -447,6 +449,23 @@ def _make_trio_clock() -> Any:
 
 
 _trio_classes: Any = None
+
+
+def _entry_pending() -> bool:
+    """A thread handed the trio loop a callback (``run_sync_soon``) that has not run yet.
+
+    A worker thread that delivers its result queues it and parks at once; the
+    loop sees it only after its next I/O wait.  Jumping time before that wait
+    fired the app's hang deadline under a FastAPI FileResponse on trio (the
+    file read's result was queued), seen on a loaded machine.
+    """
+    import trio
+
+    try:
+        queue_ = getattr(trio.lowlevel.current_trio_token(), "_reentry_queue", None)
+    except RuntimeError:
+        return False
+    return bool(queue_ is not None and (getattr(queue_, "queue", None) or getattr(queue_, "idempotent_queue", None)))
 
 
 def TrioVirtualClock(*, virtual: bool = True) -> Any:
