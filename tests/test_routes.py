@@ -375,3 +375,20 @@ def test_django_regexes_to_templates() -> None:
     assert regex_to_template(r"^(?:en|fr)/$") is None
     assert regex_to_template(r"^page/([0-9]+)/$") is None
     assert regex_to_template(r"^a|b$") is None
+
+
+def test_the_routes_behind_python_socketios_asgiapp_are_found() -> None:
+    """python-socketio's ASGIApp keeps the app it wraps in ``other_asgi_app``: nothing was found before."""
+    from starlette.applications import Starlette
+    from starlette.routing import Route as StarletteRoute
+
+    async def items(request: Any) -> None: ...
+
+    class LikeSocketIO:
+        def __init__(self, other: Any) -> None:
+            self.other_asgi_app = other
+
+        async def __call__(self, scope: Any, receive: Any, send: Any) -> None: ...
+
+    table = discover_routes(LikeSocketIO(Starlette(routes=[StarletteRoute("/items", items)])))
+    assert [(r.path, r.methods) for r in table.routes] == [("/items", ("GET",))]
