@@ -13,11 +13,12 @@ routes, lifespan) it is the router, unchanged.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from asgifuzz._types import ASGIApp, Receive, Scope, Send
 
-__all__ = ("EndpointSwitch", "LayerTrace", "install_switch", "patched_call_notes", "via_switch")
+__all__ = ("EndpointSwitch", "LayerTrace", "cookie_names", "install_switch", "patched_call_notes", "via_switch")
 
 #: Attribute chains followed from the built stack towards the router.
 _INNER = ("app", "_app")
@@ -124,6 +125,29 @@ def install_switch(app: Any) -> tuple[EndpointSwitch | None, str]:
             "(it keeps its inner app in an attribute asgifuzz does not know)"
         ),
     )
+
+
+_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]{1,64}")
+
+
+def cookie_names(app: Any) -> tuple[str, ...]:
+    """The cookie names the app's middleware is configured with (Starlette's ``session_cookie``,
+    starlette-session's and starlette-csrf's ``cookie_name``...), read from the built stack."""
+    names: list[str] = []
+    todo: list[Any] = [getattr(app, "middleware_stack", None) or app]
+    seen: set[int] = set()
+    while todo and len(seen) < _MAX_NODES:
+        node = todo.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        try:
+            held = dict(vars(node))
+        except TypeError:  # no __dict__
+            continue
+        names += [v for k, v in held.items() if "cookie" in k.lower() and isinstance(v, str) and _TOKEN.fullmatch(v)]
+        todo += [held[k] for k in _inner_names(node) if k in held]
+    return tuple(dict.fromkeys(names))
 
 
 def _inner_names(node: Any) -> list[str]:

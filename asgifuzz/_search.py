@@ -128,6 +128,7 @@ def _scope_strategy(
             max_body=settings.max_body,
             extra_headers=t.extra_headers,
             openapi=_openapi_of(t, docs),
+            cookie_names=t.cookies,
         )
     if t.protocol == "lifespan":
         return lifespan_scopes()

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from asgifuzz._errors import UsageError
 from asgifuzz._finding import Finding
+from asgifuzz._stacks import build_stack as _build_stack, is_starlette as _is_starlette, rebuild_starts_plainly, rebuilt
 from asgifuzz._types import ASGIApp, Receive, Scope, Send
 from asgifuzz.endpoints import ENDPOINTS, Endpoint, starlette_endpoint_app
 
@@ -61,6 +62,8 @@ class Target:
     #: (``_rebuild_starts_plainly``).
     rebuilt_from: tuple[Any, ...] = ()
     rebuilt_for: Any = None
+    #: The cookie names the app's middleware reads (``_in_app.cookie_names``): requests carry them.
+    cookies: tuple[str, ...] = ()
     _plain: dict[str, bool] = field(default_factory=dict, compare=False, repr=False)
 
     def build(self, stack: Sequence[int]) -> ASGIApp:
@@ -101,7 +104,7 @@ class Target:
                 outcome, findings = self._run(case, settings, source, output)
             finally:
                 release_adopted()
-            if findings and self.rebuilt_for is not None and not _rebuild_starts_plainly(self, self._plain):
+            if findings and self.rebuilt_for is not None and not rebuild_starts_plainly(self.rebuilt_from, self.rebuilt_for, self._plain):
                 findings = []
         if findings and output:
             text = output.kept()
@@ -297,10 +300,6 @@ def _blame_the_disconnect_only_if_it_caused(
     )
 
 
-def _is_starlette(app: object) -> bool:
-    return all(hasattr(app, a) for a in ("router", "user_middleware", "build_middleware_stack"))
-
-
 def without_user_middleware(app: Any) -> ASGIApp:
     """The same Starlette/FastAPI app with its user middleware removed."""
     bare = copy.copy(app)
@@ -320,7 +319,7 @@ def lifespan_targets(app: Any = None, *, middleware: Sequence[Any] | None = None
         return [
             Target(
                 id=f"{label} -> {name} (lifespan)",
-                app=_rebuilt(middleware, endpoint, of),
+                app=rebuilt(middleware, endpoint, of),
                 bare=endpoint,
                 instrumented=True,
                 protocol="lifespan",
@@ -333,101 +332,6 @@ def lifespan_targets(app: Any = None, *, middleware: Sequence[Any] | None = None
     starlette = _is_starlette(app)
     bare = without_user_middleware(app) if starlette and getattr(app, "user_middleware", None) else None
     return [Target(id="lifespan", app=app if starlette else as_asgi3(app), bare=bare, protocol="lifespan")]
-
-
-def _rebuild_starts_plainly(target: Target, cache: dict[str, bool]) -> bool:
-    """Whether the user's middleware, built once more, starts and stops a plain lifespan app.
-
-    Lifespan stack targets rebuild the user's middleware (the app's own
-    lifespan runs once, on the real instances).  Middleware with process-wide
-    effects on its first call cannot run twice: aioprometheus registers its
-    metrics in the global registry then, and every second instance raised
-    "already registered", reported as the stack breaking the lifespan, which
-    it does not on a server (triage).  Such a rebuild says nothing of the app,
-    so its lifespan findings are dropped.  Checked after a finding only: a
-    rebuilt instance's first call has happened by then anyway.  Only when the
-    app itself, on its own instances, did not fail its lifespan: a middleware
-    that breaks every startup breaks the app's too, and that is a finding.
-    """
-    from asgifuzz.server.lifespan import lifespan_unsupported
-
-    if lifespan_unsupported(target.rebuilt_for):
-        return True
-    if "plain" not in cache:
-        cache["plain"] = not _plain_lifespan_error(target.rebuilt_from, target.rebuilt_for)
-    return cache["plain"]
-
-
-def _plain_lifespan_error(items: Sequence[Any], owner: Any) -> str:
-    """The exception ``items`` in front of a plain lifespan app raised in startup and shutdown ('' if none)."""
-    import asyncio
-
-    events = [{"type": "lifespan.startup"}, {"type": "lifespan.shutdown"}]
-
-    async def plain(scope: Scope, receive: Receive, send: Send) -> None:
-        while scope["type"] == "lifespan":
-            message = await receive()
-            await send({"type": message["type"] + ".complete"})
-            if message["type"] == "lifespan.shutdown":
-                return
-
-    async def receive() -> dict[str, Any]:
-        if events:
-            return events.pop(0)
-        await asyncio.Event().wait()  # (never: the plain app returns after the shutdown)
-        return {}
-
-    async def send(message: Any) -> None:
-        pass
-
-    scope = {"type": "lifespan", "asgi": {"version": "3.0", "spec_version": "2.0"}, "state": {}}
-    loop = asyncio.new_event_loop()  # the run's own loop stands still between cases; this one is apart
-    try:
-        loop.run_until_complete(asyncio.wait_for(_rebuilt(items, plain, owner)(scope, receive, send), 5))
-    except TimeoutError:
-        return ""  # a stack that hangs a plain startup hangs the app's own too: a finding, not a rebuild's
-    except Exception as exc:
-        return f"{type(exc).__name__}: {exc}"
-    finally:
-        loop.close()
-    # What it sent is the middleware's own doing (twice the startup reply, say): a finding either way.
-    return ""
-
-
-class _AppInScope:
-    """Sets ``scope["app"]`` to the user's Starlette app before its rebuilt middleware, as
-    ``Starlette.__call__`` does on a server: starlette-prometheus reads ``scope["app"].routes``, and
-    its requests behind a rebuilt stack raised KeyError (a false lifespan-outcome-altered, triage)."""
-
-    def __init__(self, inner: ASGIApp, owner: Any) -> None:
-        self.inner = inner
-        self.owner = owner
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        scope["app"] = self.owner
-        await self.inner(scope, receive, send)
-
-
-def _rebuilt(items: Sequence[Any], inner: ASGIApp, owner: Any) -> ASGIApp:
-    """``items`` built again in front of ``inner``, seen from inside ``owner`` (the user's app) when it is Starlette."""
-    stack = _build_stack(items, inner)
-    return _AppInScope(stack, owner) if owner is not None and _is_starlette(owner) else stack
-
-
-def _build_stack(items: Sequence[Any], inner: ASGIApp) -> ASGIApp:
-    app = inner
-    for item in reversed(list(items)):
-        if hasattr(item, "cls"):  # starlette.middleware.Middleware
-            args = getattr(item, "args", ())
-            kwargs = getattr(item, "kwargs", None)
-            if kwargs is None:
-                kwargs = getattr(item, "options", {})
-            app = item.cls(app, *args, **kwargs)
-        elif callable(item):
-            app = item(app)
-        else:
-            raise UsageError(f"middleware item {item!r} is neither a Middleware nor a factory(app) -> app")
-    return app
 
 
 def _starlette_available() -> bool:
@@ -626,6 +530,11 @@ def discover_targets(
     # starting it again for a lifespan target would rebind what the running routes use (a client
     # that startup makes and shutdown closes; frameworks that refuse a second startup), so only
     # the user's middleware is fuzzed on lifespan, in front of asgifuzz's lifespan endpoints.
+    if starlette:
+        from asgifuzz._in_app import cookie_names
+
+        names = cookie_names(app)
+        targets = [replace(t, cookies=names) if t.protocol == "http" else t for t in targets]
     if lifespan and user and endpoints is None:
         try:
             targets += lifespan_targets(middleware=user, of=runnable)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import string
 from collections.abc import Mapping, Sequence
+from functools import lru_cache
 from typing import Any
 
 from hypothesis import strategies as st
@@ -73,6 +74,24 @@ _QUERIES = st.sampled_from([b"", b"", b"q=1", b"a=1&b=%20x"])
 _ONE_IN_FIVE = st.integers(0, 4)
 
 
+#: Cookie names tried when the app's middleware names none.
+COOKIE_NAMES = ("session", "sessionid", "csrftoken")
+#: What a cookie value may hold: tokens, signed-looking values, and what a client should not send
+#: (quotes, commas, spaces, bytes past ASCII) -- never CR, LF, NUL or the pair separator.
+_COOKIE_VALUES = st.one_of(
+    st.text(alphabet=string.ascii_letters + string.digits + "-_.=+/", max_size=48).map(str.encode),
+    st.binary(max_size=24).map(lambda b: bytes(c for c in b if c >= 0x20 and c not in b";\x7f")),
+)
+
+
+@lru_cache(maxsize=64)
+def _cookies(names: tuple[str, ...]) -> st.SearchStrategy[bytes | None]:
+    """A ``cookie`` header in about one request in three: 1-2 pairs under the names the app reads."""
+    pair = st.tuples(st.sampled_from(names), _COOKIE_VALUES).map(lambda nv: nv[0].encode("latin-1") + b"=" + nv[1])
+    some = st.lists(pair, min_size=1, max_size=2).map(b"; ".join)
+    return st.one_of(st.none(), st.none(), some)
+
+
 @st.composite
 def _scope_and_body(
     draw: st.DrawFn,
@@ -82,6 +101,7 @@ def _scope_and_body(
     extensions: bool,
     extra_headers: Sequence[tuple[bytes, bytes]],
     openapi: Mapping[str, OperationRequests],
+    cookies: st.SearchStrategy[bytes | None],
 ) -> tuple[dict[str, Any], bytes]:
     # The sub-strategies are built once by ``http_scopes``, not per draw:
     # building and validating strategies was a visible share of each example.
@@ -110,6 +130,9 @@ def _scope_and_body(
         headers.append((b"content-type", content_type))
     if coding is not None:
         headers.append((b"content-encoding", coding))
+    cookie = draw(cookies)
+    if cookie is not None:
+        headers.append((b"cookie", cookie))
     headers.extend((n, v) for n, v in extra_headers if n != b"host")
     query = draw(_QUERIES)
     if described is not None and described.query is not None and draw(st.booleans()):
@@ -145,6 +168,7 @@ def http_scopes(
     extensions: bool = True,
     extra_headers: Sequence[tuple[bytes, bytes]] = (),
     openapi: Mapping[str, Any] | None = None,
+    cookie_names: Sequence[str] = (),
 ) -> st.SearchStrategy[tuple[dict[str, Any], bytes]]:
     """Pairs of (HTTP scope, request body) for a route.
 
@@ -156,7 +180,11 @@ def http_scopes(
     are advertised in about one scope in five each.  Bodies are typed by
     their content type (``_bodies``); ``openapi``, the app's own OpenAPI
     document, adds valid JSON bodies and query strings for the route's
-    operations (``_openapi``, with hypothesis-jsonschema installed).
+    operations (``_openapi``, with hypothesis-jsonschema installed).  About
+    one request in three carries a ``cookie`` header under ``cookie_names``
+    (those the app's middleware is configured with; ``COOKIE_NAMES`` when it
+    names none), its values tokens or junk: a middleware that fails on a malformed cookie
+    answers 500 to any client (starlette-session 0.4.3).
     """
     if not methods:
         raise UsageError("methods=() is empty; pass at least one HTTP method")
@@ -170,5 +198,6 @@ def http_scopes(
         extensions,
         tuple(extra_headers),
         openapi_requests_for(openapi, path, tuple(methods)),
+        _cookies(tuple(dict.fromkeys(cookie_names)) or COOKIE_NAMES),
     )
 

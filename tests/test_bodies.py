@@ -152,7 +152,7 @@ def test_openapi_operations_get_valid_bodies_and_queries_mixed_with_invalid_ones
 
     # FastAPI's own bug #13111 (a non-UTF-8 body answered 500, tests/test_recall_releases_56.py) is left out:
     # shrinking it would spend the route's examples on one 500.
-    result = fuzz(_described_app(), max_examples=150, seed=5, checks=["-app-raised", "-exception-on-disconnect"])
+    result = fuzz(_described_app(), max_examples=300, seed=5, checks=["-app-raised", "-exception-on-disconnect"])
     [statuses] = [counts for target, counts in result.stats.statuses.items() if target.startswith("route POST")]
     # Past validation to the handler, and still sent invalid requests that validation rejects.
     assert statuses.get("200", 0) >= 3 and statuses.get("422", 0) >= 3, statuses
