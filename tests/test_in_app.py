@@ -56,38 +56,6 @@ def test_a_replaced_starlette_call_is_named_and_said_to_have_no_bare_comparison(
     assert calls
 
 
-class KeepsItAsAsgiCallable:
-    """Like aioprometheus' MetricsMiddleware: the inner app under its own name; metrics registered once."""
-
-    registered: set[str] = set()
-
-    def __init__(self, app: Any) -> None:
-        self.asgi_callable = app
-        self.name = f"requests_{id(self)}"
-        self.counted = False
-
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        if not self.counted:
-            self.counted = True
-            if "requests" in KeepsItAsAsgiCallable.registered:
-                raise ValueError("A collector for requests is already registered")
-            KeepsItAsAsgiCallable.registered.add("requests")
-        await self.asgi_callable(scope, receive, send)
-
-
-def test_the_router_is_found_under_any_attribute_name_so_the_stack_is_not_built_twice() -> None:
-    """aioprometheus keeps its inner app in ``asgi_callable``: the stack was rebuilt around each endpoint,
-    and each second instance raised "already registered" on its first call (false ``app-raised``)."""
-    from asgifuzz._in_app import install_switch
-
-    KeepsItAsAsgiCallable.registered.clear()
-    app = Starlette(routes=[Route("/", hello)], middleware=[Middleware(KeepsItAsAsgiCallable)])
-    switch, why = install_switch(app)
-    assert switch is not None, why
-    result = asgifuzz.fuzz(app, max_examples=150, seed=1, backend="asyncio", lifespan="off")
-    assert [f.code for f in result.findings if f.severity == "error"] == []
-
-
 class RegistersOnFirstCall:
     """Like aioprometheus: metrics go to a process-wide registry on the instance's first call."""
 
@@ -97,13 +65,40 @@ class RegistersOnFirstCall:
         self.app = app
         self.ready = False
 
+    def inner(self) -> Any:
+        return self.app
+
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if not self.ready:
             self.ready = True
             if "requests_total" in RegistersOnFirstCall.registry:
                 raise ValueError("A collector for requests_total is already registered")
             RegistersOnFirstCall.registry.add("requests_total")
-        await self.app(scope, receive, send)
+        await self.inner()(scope, receive, send)
+
+
+class KeepsItAsAsgiCallable(RegistersOnFirstCall):
+    """Like aioprometheus' MetricsMiddleware itself: the inner app under its own name."""
+
+    def __init__(self, app: Any) -> None:
+        self.asgi_callable = app
+        self.ready = False
+
+    def inner(self) -> Any:
+        return self.asgi_callable
+
+
+def test_the_router_is_found_under_any_attribute_name_so_the_stack_is_not_built_twice() -> None:
+    """aioprometheus keeps its inner app in ``asgi_callable``: the stack was rebuilt around each endpoint,
+    and each second instance raised "already registered" on its first call (false ``app-raised``)."""
+    from asgifuzz._in_app import install_switch
+
+    RegistersOnFirstCall.registry.clear()
+    app = Starlette(routes=[Route("/", hello)], middleware=[Middleware(KeepsItAsAsgiCallable)])
+    switch, why = install_switch(app)
+    assert switch is not None, why
+    result = asgifuzz.fuzz(app, max_examples=150, seed=1, backend="asyncio", lifespan="off")
+    assert [f.code for f in result.findings if f.severity == "error"] == []
 
 
 def test_lifespan_findings_of_a_rebuilt_stack_that_cannot_run_twice_are_not_reported() -> None:

@@ -322,8 +322,14 @@ class Driver:
                     )
                 )
             return
+        await self._report_leaks()
+
+    async def _report_leaks(self) -> None:
+        """After the grace period, a ``task-leak`` for each task the app left running (asyncio ones keyed)."""
+        import anyio
+
         await anyio.sleep(self.settings.grace)
-        for name, waiting_at, key in app.leaked():
+        for name, waiting_at, key in self.app_task.leaked():
             finding = leak_finding(name, waiting_at)
             self.report(finding)
             if key is not None:

@@ -305,14 +305,7 @@ class WebSocketDriver(Driver):
                     )
                 )
             return
-        await anyio.sleep(self.settings.grace)
-        from asgifuzz.checks.lifecycle import leak_finding
-
-        for name, waiting_at, key in app.leaked():
-            finding = leak_finding(name, waiting_at)
-            self.report(finding)
-            if key is not None:
-                self.leaks.append((finding, key))
+        await self._report_leaks()
 
     def _check_end(self) -> None:
         app, conn = self.app_task, self.connection
